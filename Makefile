@@ -1,0 +1,131 @@
+# burn — build, test and demo.
+#   make            burn_gpu and burn_bench (CPU backend; + CUDA backend when the toolkit is found)
+#   make test       install dependencies, build, run every test, print a summary line
+#   make test-gpu   tests/gpu alone (each test prints "skipped: no CUDA device" without one)
+#   make clean
+# Options: CUDA=0 builds without CUDA even when found; BUILD=dir puts objects elsewhere;
+#          CUDA_ARCHS="80 90" picks the GPU architectures (sm_90 and sm_80 by default).
+
+SHELL     := /bin/bash
+BUILD     ?= build
+CC        ?= cc
+CUDA      ?= auto
+CUDA_ARCHS ?= 80 90
+
+GIT_REV   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing -pthread \
+             -Iinclude -I/usr/include/cjson -I/usr/include/stb -MMD -MP \
+             -DBURN_GIT_REV=\"$(GIT_REV)\"
+LDLIBS    := -lopenblas -linih -lcjson -lm -lpthread
+
+# ---- CUDA toolkit detection (nvcc, cuBLAS, cuDNN, NCCL) ----
+NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA_HOME ?= $(if $(NVCC),$(patsubst %/bin/nvcc,%,$(realpath $(NVCC))),/usr/local/cuda)
+CUDA_INC  := $(CUDA_HOME)/include /usr/local/include /usr/include
+CUDA_LIBDIRS := $(CUDA_HOME)/lib64 $(CUDA_HOME)/lib /usr/local/lib /usr/lib/x86_64-linux-gnu
+find_hdr  = $(firstword $(wildcard $(addsuffix /$(1),$(CUDA_INC))))
+find_lib  = $(firstword $(wildcard $(addsuffix /lib$(1).so,$(CUDA_LIBDIRS))))
+HAVE_NVCC   := $(if $(NVCC),yes,)
+HAVE_CUBLAS := $(and $(call find_hdr,cublas_v2.h),$(call find_lib,cublas))
+HAVE_CUDNN  := $(and $(call find_hdr,cudnn.h),$(call find_lib,cudnn))
+HAVE_NCCL   := $(and $(call find_hdr,nccl.h),$(call find_lib,nccl))
+ifeq ($(CUDA),0)
+  WITH_CUDA :=
+else
+  WITH_CUDA := $(and $(HAVE_NVCC),$(HAVE_CUBLAS),$(HAVE_CUDNN),$(HAVE_NCCL))
+endif
+mark = $(if $(1),✓,✗)
+# quiet build lines unless V=1
+Q := $(if $(V),,@)
+say = $(if $(V),,@echo "  $(1) $(2)";)
+
+NVCCFLAGS ?= -O3
+NVCCFLAGS += -std=c++17 -Iinclude -Xcompiler -fPIC,-Wall -MMD -MP \
+             $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
+             -gencode arch=compute_90,code=compute_90
+CUDA_LIBDIR := $(dir $(call find_lib,cudart))
+CUDA_LDLIBS := $(foreach d,$(sort $(dir $(call find_lib,cudart) $(call find_lib,cublas) \
+                 $(call find_lib,cudnn) $(call find_lib,nccl))),-L$(d) -Wl,-rpath,$(d)) \
+               -lcudart -lcublas -lcublasLt -lcudnn -lnccl -lstdc++
+
+# ---- sources ----
+LIB_C     := $(filter-out src/main.c src/cuda_absent.c,$(wildcard src/*.c)) $(wildcard src/cpu/*.c)
+ifneq ($(WITH_CUDA),)
+  LIB_CU  := $(wildcard kernels/*.cu)
+  LIB_C   += $(wildcard kernels/*.c)
+  LDLIBS  += $(CUDA_LDLIBS)
+else
+  LIB_C   += src/cuda_absent.c
+endif
+LIB_OBJ   := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CU:%.cu=$(BUILD)/%.cu.o)
+BENCH_C   := $(wildcard tools/bench/*.c)
+TEST_C    := $(wildcard tests/*.c)
+GPU_TEST_C := $(wildcard tests/gpu/*.c)
+TEST_BIN  := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
+GPU_TEST_BIN := $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/tests/gpu/%)
+
+.PHONY: all deps detect test test-gpu test-bins clean demo
+all: detect burn_gpu burn_bench
+
+detect:
+	@echo "burn build: nvcc $(call mark,$(HAVE_NVCC))  cuBLAS $(call mark,$(HAVE_CUBLAS))  cuDNN $(call mark,$(HAVE_CUDNN))  NCCL $(call mark,$(HAVE_NCCL))  ->  CUDA backend $(if $(WITH_CUDA),on (sm_$(subst $() $(),/sm_,$(CUDA_ARCHS))),off)"
+
+# AVX2 code lives in *_avx2.c and is chosen at run time, so only those files get -mavx2.
+$(BUILD)/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -mavx2 -mfma -mpopcnt -c $< -o $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(call say,NVCC,$@)
+	$(Q)$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+$(BUILD)/libburn.a: $(LIB_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
+burn_gpu: $(BUILD)/src/main.o $(BUILD)/libburn.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+burn_bench: $(BENCH_C:%.c=$(BUILD)/%.o) $(BUILD)/libburn.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libburn.a
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libburn.a -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/tests/gpu/%: tests/gpu/%.c $(BUILD)/libburn.a
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libburn.a -o $@ $(LDLIBS) -lcriterion
+
+deps:
+	@bash tools/install-deps.sh
+
+test-bins: all $(TEST_BIN) $(GPU_TEST_BIN)
+
+# Dependencies first (a fresh machine has none), then a separate make that sees them.
+test:
+	@bash tools/install-deps.sh
+	@$(MAKE) --no-print-directory test-bins
+	@bash tests/run.sh $(TEST_BIN) $(GPU_TEST_BIN)
+
+test-gpu:
+	@$(MAKE) --no-print-directory all $(GPU_TEST_BIN)
+	@bash tests/run.sh $(GPU_TEST_BIN)
+
+clean:
+	rm -rf $(BUILD) burn_gpu burn_bench
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

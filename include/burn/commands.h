@@ -1,0 +1,11 @@
+/* commands.h — the burn_gpu subcommands; src/main.c dispatches on argv[1]. Each takes the
+ * arguments after its name and returns the process exit code (0 ok, 1 runtime, 2 usage). */
+#ifndef BURN_COMMANDS_H
+#define BURN_COMMANDS_H
+
+#define BURN_VERSION "0.1.0"
+
+int cmd_config(int argc, char **argv); /* src/cmd_config.c */
+int cmd_info(int argc, char **argv);   /* src/cmd_info.c */
+
+#endif

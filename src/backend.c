@@ -1,0 +1,41 @@
+/* backend.c — --device auto|cpu|cuda resolution. */
+#include <string.h>
+
+#include "burn/backend.h"
+#include "burn/check.h"
+#include "burn/log.h"
+
+const burn_backend *burn_backend_select(const char *device) {
+    if (strcmp(device, "cpu") == 0) {
+        burn_log("device: cpu (asked for)");
+        return burn_cpu_backend();
+    }
+    if (strcmp(device, "cuda") == 0) {
+        if (!burn_built_with_cuda()) {
+            burn_error_set("--device cuda: this burn_gpu was built without CUDA (make found no "
+                           "nvcc/cuBLAS/cuDNN/NCCL); rebuild, or use --device cpu");
+            return NULL;
+        }
+        if (burn_cuda_device_count() == 0) {
+            burn_error_set("--device cuda: no usable CUDA device (driver missing or no GPU); "
+                           "use --device cpu or auto");
+            return NULL;
+        }
+        burn_log("device: cuda (asked for)");
+        return burn_cuda_backend();
+    }
+    if (strcmp(device, "auto") == 0) {
+        if (!burn_built_with_cuda()) {
+            burn_log("device: cpu (auto: built without CUDA)");
+            return burn_cpu_backend();
+        }
+        if (burn_cuda_device_count() == 0) {
+            burn_log("device: cpu (auto: no CUDA device found)");
+            return burn_cpu_backend();
+        }
+        burn_log("device: cuda (auto: %d CUDA device(s) found)", burn_cuda_device_count());
+        return burn_cuda_backend();
+    }
+    burn_error_set("--device %s: unknown device; choose auto, cpu or cuda", device);
+    return NULL;
+}

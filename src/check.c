@@ -1,0 +1,78 @@
+/* check.c — the failure path of the check macros, recoverable error messages and checked
+ * allocation. */
+#include "burn/check.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int burn_rank = 0;
+int burn_device = -1;
+
+void burn_check_fail(const char *family, const char *call, const char *file, int line,
+                     const char *detail, const char *hint) {
+    char where[32];
+    if (burn_device >= 0)
+        snprintf(where, sizeof where, "GPU %d", burn_device);
+    else
+        snprintf(where, sizeof where, "CPU");
+    fprintf(stderr, "burn: %s error: %s failed at %s:%d (rank %d, %s): %s%s%s\n", family, call,
+            file, line, burn_rank, where, detail ? detail : "unknown error",
+            hint ? "\n  hint: " : "", hint ? hint : "");
+    fflush(stderr);
+    exit(1);
+}
+
+const char *burn_errno_hint(int err) {
+    switch (err) {
+    case ENOSPC: return "the disk is full: free space or choose another run directory";
+    case EACCES:
+    case EPERM: return "permission denied: check the path's owner and mode";
+    case ENOENT: return "no such file or directory: check the path";
+    case ENOMEM: return "out of host memory: lower the batch size or data.workers";
+    default: return NULL;
+    }
+}
+
+static _Thread_local char *error_message;
+
+void burn_error_set(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+    va_end(ap);
+    free(error_message);
+    error_message = msg;
+}
+
+const char *burn_error(void) { return error_message ? error_message : "unknown error"; }
+
+void *burn_xmalloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        char detail[64];
+        snprintf(detail, sizeof detail, "could not allocate %zu bytes", bytes);
+        burn_check_fail("libc", "malloc", __FILE__, __LINE__, detail, burn_errno_hint(ENOMEM));
+    }
+    return p;
+}
+
+void *burn_xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) burn_check_fail("libc", "calloc", __FILE__, __LINE__, "out of memory", NULL);
+    return p;
+}
+
+void *burn_xrealloc(void *p, size_t bytes) {
+    void *q = realloc(p, bytes ? bytes : 1);
+    if (!q) burn_check_fail("libc", "realloc", __FILE__, __LINE__, "out of memory", NULL);
+    return q;
+}
+
+char *burn_xstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = burn_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}

@@ -1,0 +1,330 @@
+/* config.c — schema-driven INI config (libinih): defaults, file parsing with file:line:key
+ * errors, --set overrides, dump/resolved-config writer. burn's keys live in config_keys.h. */
+#include "burn/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "burn/check.h"
+#include "burn/fileio.h"
+
+/* ---- burn's schema from the X-macro list ---- */
+
+#define SCHEMA_INT(s, k, d, lo, hi, doc) \
+    {#s, #k, BURN_CFG_INT, #d, (double)(lo), (double)(hi), NULL, doc, offsetof(burn_config, s##_##k)},
+#define SCHEMA_FLOAT(s, k, d, lo, hi, doc) \
+    {#s, #k, BURN_CFG_FLOAT, #d, (lo), (hi), NULL, doc, offsetof(burn_config, s##_##k)},
+#define SCHEMA_BOOL(s, k, d, doc) \
+    {#s, #k, BURN_CFG_BOOL, #d, 0, 1, NULL, doc, offsetof(burn_config, s##_##k)},
+#define SCHEMA_STR(s, k, d, doc) \
+    {#s, #k, BURN_CFG_STR, d, 0, 0, NULL, doc, offsetof(burn_config, s##_##k)},
+#define SCHEMA_ENUM(s, k, d, ch, doc) \
+    {#s, #k, BURN_CFG_ENUM, d, 0, 0, ch, doc, offsetof(burn_config, s##_##k)},
+
+const burn_cfg_key burn_config_schema[] = {
+    BURN_CONFIG_KEYS(SCHEMA_INT, SCHEMA_FLOAT, SCHEMA_BOOL, SCHEMA_STR, SCHEMA_ENUM)};
+const int burn_config_schema_len = (int)(sizeof burn_config_schema / sizeof burn_config_schema[0]);
+
+/* ---- value parsing ---- */
+
+static int enum_has(const char *choices, const char *v) {
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+static const char *type_name(burn_cfg_type t) {
+    static const char *names[] = {"int", "float", "bool", "string", "choice"};
+    return names[t];
+}
+
+/* Parse text into the key's slot. On error returns -1 and writes the reason (no location). */
+static int parse_value(const burn_cfg_key *k, void *cfg, const char *text) {
+    char *slot = (char *)cfg + k->offset;
+    char *end = NULL;
+    switch (k->type) {
+    case BURN_CFG_INT: {
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (!*text || *end || errno == ERANGE) {
+            burn_error_set("not an integer: '%s'", text);
+            return -1;
+        }
+        if ((double)v < k->min || (double)v > k->max) {
+            burn_error_set("%lld is out of range [%.0f, %.0f]", v, k->min, k->max);
+            return -1;
+        }
+        *(int64_t *)slot = v;
+        return 0;
+    }
+    case BURN_CFG_FLOAT: {
+        errno = 0;
+        double v = strtod(text, &end);
+        if (!*text || *end || errno == ERANGE || !isfinite(v)) {
+            burn_error_set("not a finite number: '%s'", text);
+            return -1;
+        }
+        if (v < k->min || v > k->max) {
+            burn_error_set("%g is out of range [%g, %g]", v, k->min, k->max);
+            return -1;
+        }
+        *(double *)slot = v;
+        return 0;
+    }
+    case BURN_CFG_BOOL: {
+        static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
+        for (int i = 0; i < 4; i++) {
+            if (strcasecmp(text, yes[i]) == 0) { *(int *)slot = 1; return 0; }
+            if (strcasecmp(text, no[i]) == 0) { *(int *)slot = 0; return 0; }
+        }
+        burn_error_set("not a boolean: '%s' (use true or false)", text);
+        return -1;
+    }
+    case BURN_CFG_ENUM:
+        if (!enum_has(k->choices, text)) {
+            burn_error_set("'%s' is not one of %s", text, k->choices);
+            return -1;
+        }
+        /* fall through */
+    case BURN_CFG_STR:
+        free(*(char **)slot);
+        *(char **)slot = burn_xstrdup(text);
+        return 0;
+    }
+    return -1;
+}
+
+static const burn_cfg_key *find_key(const burn_cfg_key *schema, int n, const char *section,
+                                    const char *key, int *section_known) {
+    *section_known = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(schema[i].section, section) != 0) continue;
+        *section_known = 1;
+        if (strcmp(schema[i].key, key) == 0) return &schema[i];
+    }
+    return NULL;
+}
+
+void burn_cfg_defaults(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin) {
+    for (int i = 0; i < n; i++) {
+        if (schema[i].type == BURN_CFG_STR || schema[i].type == BURN_CFG_ENUM)
+            *(char **)((char *)cfg + schema[i].offset) = NULL;
+        if (parse_value(&schema[i], cfg, schema[i].def) != 0)
+            burn_check_fail("burn", "config schema", __FILE__, __LINE__, burn_error(),
+                            "a default in config_keys.h violates its own range");
+        if (origin) origin[i] = (burn_cfg_origin){NULL, 0};
+    }
+}
+
+void burn_cfg_free(const burn_cfg_key *schema, int n, void *cfg) {
+    for (int i = 0; i < n; i++)
+        if (schema[i].type == BURN_CFG_STR || schema[i].type == BURN_CFG_ENUM) {
+            char **slot = (char **)((char *)cfg + schema[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+}
+
+/* ---- INI files ---- */
+
+typedef struct parse_ctx {
+    const burn_cfg_key *schema;
+    int n;
+    void *cfg;
+    burn_cfg_origin *origin;
+    const char *path;
+    FILE *file;
+    int line;            /* line number of the text the handler is looking at */
+    int *set_at;         /* per key: line it was set on (0 = not yet) */
+    char *error;         /* first error, with location */
+    int line_too_long;
+} parse_ctx;
+
+/* fgets that counts lines and refuses (instead of splitting) lines longer than inih's buffer. */
+static char *counting_reader(char *str, int num, void *stream) {
+    parse_ctx *c = stream;
+    char *r = fgets(str, num, c->file);
+    if (!r) return NULL;
+    c->line++;
+    size_t len = strlen(str);
+    if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->file)) {
+        c->line_too_long = 1;
+        return NULL;
+    }
+    return r;
+}
+
+static void record_error(parse_ctx *c, const char *what, const char *reason) {
+    if (c->error) return;
+    if (asprintf(&c->error, "%s:%d: %s: %s", c->path, c->line, what, reason) < 0) c->error = NULL;
+}
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
+    parse_ctx *c = user;
+    char what[256];
+    snprintf(what, sizeof what, "%s.%s", section, name);
+    if (!*section) {
+        record_error(c, name, "key outside any [section]");
+        return 0;
+    }
+    int section_known;
+    const burn_cfg_key *k = find_key(c->schema, c->n, section, name, &section_known);
+    if (!k) {
+        record_error(c, what, section_known
+                                  ? "unknown key (burn_gpu config --dump lists every key)"
+                                  : "unknown section (burn_gpu config --dump lists every section)");
+        return 0;
+    }
+    int idx = (int)(k - c->schema);
+    if (c->set_at[idx]) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "set twice (first at line %d)", c->set_at[idx]);
+        record_error(c, what, reason);
+        return 0;
+    }
+    if (parse_value(k, c->cfg, value) != 0) {
+        record_error(c, what, burn_error());
+        return 0;
+    }
+    c->set_at[idx] = c->line;
+    if (c->origin) c->origin[idx] = (burn_cfg_origin){c->path, c->line};
+    return 1;
+}
+
+int burn_cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
+                  const char *path) {
+    parse_ctx c = {schema, n, cfg, origin, path, NULL, 0, NULL, NULL, 0};
+    c.file = fopen(path, "r");
+    if (!c.file) {
+        burn_error_set("%s: cannot open config: %s", path, strerror(errno));
+        return -1;
+    }
+    c.set_at = burn_xcalloc((size_t)n, sizeof(int));
+    int rc = ini_parse_stream(counting_reader, &c, on_ini_entry, &c);
+    fclose(c.file);
+    free(c.set_at);
+    if (c.line_too_long) {
+        free(c.error);
+        burn_error_set("%s:%d: line too long (limit %d characters)", path, c.line, INI_MAX_LINE - 2);
+        return -1;
+    }
+    if (c.error) {
+        burn_error_set("%s", c.error);
+        free(c.error);
+        return -1;
+    }
+    if (rc != 0) {
+        burn_error_set("%s:%d: syntax error (expected '[section]', 'key = value' or a comment)",
+                       path, rc > 0 ? rc : c.line);
+        return -1;
+    }
+    return 0;
+}
+
+int burn_cfg_set(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
+                 const char *assignment) {
+    const char *eq = strchr(assignment, '=');
+    const char *dot = eq ? memchr(assignment, '.', (size_t)(eq - assignment)) : NULL;
+    if (!eq || !dot || dot == assignment || dot + 1 == eq) {
+        burn_error_set("--set %s: expected section.key=value", assignment);
+        return -1;
+    }
+    char *section = strndup(assignment, (size_t)(dot - assignment));
+    char *key = strndup(dot + 1, (size_t)(eq - dot - 1));
+    int section_known, rc = -1;
+    const burn_cfg_key *k = find_key(schema, n, section, key, &section_known);
+    if (!k)
+        burn_error_set("--set %s: %s.%s: %s", assignment, section, key,
+                       section_known ? "unknown key" : "unknown section");
+    else if (parse_value(k, cfg, eq + 1) != 0) {
+        char *reason = burn_xstrdup(burn_error());
+        burn_error_set("--set %s: %s.%s: %s", assignment, section, key, reason);
+        free(reason);
+    } else {
+        if (origin) origin[k - schema] = (burn_cfg_origin){"--set", 0};
+        rc = 0;
+    }
+    free(section);
+    free(key);
+    return rc;
+}
+
+static void write_value(const burn_cfg_key *k, const void *cfg, FILE *f) {
+    const char *slot = (const char *)cfg + k->offset;
+    switch (k->type) {
+    case BURN_CFG_INT: fprintf(f, "%lld", (long long)*(const int64_t *)slot); break;
+    case BURN_CFG_FLOAT: fprintf(f, "%.17g", *(const double *)slot); break;
+    case BURN_CFG_BOOL: fputs(*(const int *)slot ? "true" : "false", f); break;
+    case BURN_CFG_STR:
+    case BURN_CFG_ENUM: fputs(*(char *const *)slot ? *(char *const *)slot : "", f); break;
+    }
+}
+
+void burn_cfg_write(const burn_cfg_key *schema, int n, const void *cfg, FILE *f, int with_docs) {
+    const char *section = NULL;
+    for (int i = 0; i < n; i++) {
+        const burn_cfg_key *k = &schema[i];
+        if (!section || strcmp(section, k->section) != 0) {
+            fprintf(f, "%s[%s]\n", section ? "\n" : "", k->section);
+            section = k->section;
+        }
+        if (with_docs) {
+            fprintf(f, "; %s\n; %s", k->doc, type_name(k->type));
+            if (k->type == BURN_CFG_INT) fprintf(f, " in [%.0f, %.0f]", k->min, k->max);
+            if (k->type == BURN_CFG_FLOAT) fprintf(f, " in [%g, %g]", k->min, k->max);
+            if (k->type == BURN_CFG_ENUM) fprintf(f, ": %s", k->choices);
+            fprintf(f, "; default %s\n", *k->def ? k->def : "(empty)");
+        }
+        fprintf(f, "%s = ", k->key);
+        write_value(k, cfg, f);
+        fputc('\n', f);
+    }
+}
+
+/* ---- burn's config ---- */
+
+void burn_config_defaults(burn_config *c) {
+    burn_cfg_defaults(burn_config_schema, burn_config_schema_len, c, c->origin);
+}
+
+int burn_config_load(burn_config *c, const char *path) {
+    return burn_cfg_load(burn_config_schema, burn_config_schema_len, c, c->origin, path);
+}
+
+int burn_config_set(burn_config *c, const char *assignment) {
+    return burn_cfg_set(burn_config_schema, burn_config_schema_len, c, c->origin, assignment);
+}
+
+void burn_config_print(const burn_config *c, FILE *f, int with_docs) {
+    burn_cfg_write(burn_config_schema, burn_config_schema_len, c, f, with_docs);
+}
+
+int burn_config_save(const burn_config *c, const char *path) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) {
+        burn_error_set("%s: out of memory", path);
+        return -1;
+    }
+    fputs("; resolved configuration written by burn_gpu; usable as --config\n", mem);
+    burn_config_print(c, mem, 0);
+    fclose(mem);
+    int rc = burn_write_file_atomic(path, buf, len);
+    free(buf);
+    return rc;
+}
+
+void burn_config_free(burn_config *c) {
+    burn_cfg_free(burn_config_schema, burn_config_schema_len, c);
+}

@@ -1,0 +1,50 @@
+/* main.c — burn_gpu: BURN training of binary networks on CPU or CUDA.
+ * `burn_gpu <command> [options]`; every command has --help. Exit codes: 0 ok, 1 runtime
+ * error, 2 usage or config error. */
+#include <stdio.h>
+#include <string.h>
+
+#include "burn/cli.h"
+#include "burn/commands.h"
+
+#ifndef BURN_GIT_REV
+#define BURN_GIT_REV "unknown"
+#endif
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"config", cmd_config, "check a config and print it resolved; --dump lists every key"},
+    {"info", cmd_info, "build features, backends and devices of this binary"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: burn_gpu <command> [options]   (burn_gpu <command> --help)\n\n"
+               "BURN: unsupervised training of binary (1-bit) networks, CPU or CUDA.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-18s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n  --version          print the version\n  --help             this text\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return BURN_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return BURN_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("burn_gpu %s (%s)\n", BURN_VERSION, BURN_GIT_REV);
+        return BURN_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "burn_gpu: unknown command '%s' (burn_gpu --help lists them)\n", argv[1]);
+    return BURN_EXIT_USAGE;
+}

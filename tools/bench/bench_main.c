@@ -1,0 +1,28 @@
+/* bench_main.c — burn_bench: kernel throughput of burn's backends, measured side by side with
+ * a reference in one run (warm-up, median of repeats, fresh inputs, results checked).
+ * `burn_bench <bench> [--device cpu|cuda] [--json]`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+#include "burn/log.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} benches[] = {
+    {"blas", bench_blas, "FP32 GEMM of the backend (OpenBLAS / cuBLAS) at ReActNet-A shapes"},
+};
+
+int main(int argc, char **argv) {
+    int n = (int)(sizeof benches / sizeof benches[0]);
+    if (argc >= 2)
+        for (int i = 0; i < n; i++)
+            if (strcmp(argv[1], benches[i].name) == 0) return benches[i].run(argc - 2, argv + 2);
+    FILE *f = argc >= 2 && strcmp(argv[1], "--help") != 0 ? stderr : stdout;
+    if (f == stderr) fprintf(stderr, "burn_bench: unknown benchmark '%s'\n", argv[1]);
+    fprintf(f, "usage: burn_bench <bench> [--device cpu|cuda] [--json]   (<bench> --help)\n\n");
+    for (int i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", benches[i].name, benches[i].summary);
+    return f == stderr ? 2 : 0;
+}

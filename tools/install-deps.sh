@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh — install what burn needs to build and test, and nothing that is present.
+# Idempotent: checks each Debian package and Python module first; apt-get/pip run only for
+# what is missing. The CUDA toolkit is expected on the machine already and is never fetched.
+set -euo pipefail
+
+debs=(
+    build-essential pkg-config
+    libopenblas-dev        # CPU GEMM
+    libopenmpi-dev openmpi-bin  # data parallelism (mpirun)
+    libinih-dev            # INI configs
+    libcjson-dev           # safetensors headers, JSON output
+    libcriterion-dev       # C tests
+    libstb-dev             # image decoding
+)
+py_modules=(numpy safetensors)   # the safetensors interoperability test
+
+missing=()
+for p in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+py_missing=()
+for m in "${py_modules[@]}"; do
+    python3 -c "import $m" 2>/dev/null || py_missing+=("$m")
+done
+if [ ${#py_missing[@]} -gt 0 ]; then
+    echo "install-deps: pip installing ${py_missing[*]}"
+    python3 -m pip install -q "${py_missing[@]}" 2>&1 | grep -v "running pip as the 'root' user" || true
+    for m in "${py_missing[@]}"; do python3 -c "import $m"; done
+fi
+echo "install-deps: all dependencies present"
