@@ -3,11 +3,13 @@
 #   make test       install dependencies, build, run every test, print a summary line
 #   make test-gpu   tests/gpu alone (each test prints "skipped: no CUDA device" without one)
 #   make clean
-# Options: CUDA=0 builds without CUDA even when found; BUILD=dir puts objects elsewhere;
+# Options: CUDA=0 builds without CUDA even when found; BUILD=dir puts objects elsewhere and
+#          BIN=dir the programs (parallel work trees: make BUILD=build-x BIN=build-x);
 #          CUDA_ARCHS="80 90" picks the GPU architectures (sm_90 and sm_80 by default).
 
 SHELL     := /bin/bash
 BUILD     ?= build
+BIN       ?= .
 CC        ?= cc
 CUDA      ?= auto
 CUDA_ARCHS ?= 80 90
@@ -66,7 +68,7 @@ TEST_BIN  := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 GPU_TEST_BIN := $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/tests/gpu/%)
 
 .PHONY: all deps detect test test-gpu test-bins clean demo
-all: detect burn_gpu burn_bench
+all: detect $(BIN)/burn_gpu $(BIN)/burn_bench
 
 detect:
 	@echo "burn build: nvcc $(call mark,$(HAVE_NVCC))  cuBLAS $(call mark,$(HAVE_CUBLAS))  cuDNN $(call mark,$(HAVE_CUDNN))  NCCL $(call mark,$(HAVE_NCCL))  ->  CUDA backend $(if $(WITH_CUDA),on (sm_$(subst $() $(),/sm_,$(CUDA_ARCHS))),off)"
@@ -92,11 +94,11 @@ $(BUILD)/libburn.a: $(LIB_OBJ)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-burn_gpu: $(BUILD)/src/main.o $(BUILD)/libburn.a
+$(BIN)/burn_gpu: $(BUILD)/src/main.o $(BUILD)/libburn.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-burn_bench: $(BENCH_C:%.c=$(BUILD)/%.o) $(BUILD)/libburn.a
+$(BIN)/burn_bench: $(BENCH_C:%.c=$(BUILD)/%.o) $(BUILD)/libburn.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 

@@ -37,6 +37,14 @@ static void cuda_copy(void *dst, const void *src, size_t bytes) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, burn_stream));
 }
 
+static void *cuda_host_alloc(size_t bytes) {
+    void *p = nullptr;
+    CUDA_CHECK(cudaMallocHost(&p, bytes ? bytes : 64));
+    return p;
+}
+
+static void cuda_host_free(void *p) { CUDA_CHECK(cudaFreeHost(p)); }
+
 static void cuda_synchronize(void) { CUDA_CHECK(cudaStreamSynchronize(burn_stream)); }
 
 // Filled field by field at first use: robust to the table's field order (C++ has no
@@ -52,6 +60,8 @@ static void fill_table(burn_backend *t) {
     t->download = cuda_download;
     t->copy = cuda_copy;
     t->synchronize = cuda_synchronize;
+    t->host_alloc = cuda_host_alloc;
+    t->host_free = cuda_host_free;
     t->fill = cuda_fill;
     t->scale = cuda_scale;
     t->axpy = cuda_axpy;

@@ -29,6 +29,10 @@ typedef struct burn_backend {
     void (*download)(void *host_dst, const void *src, size_t bytes);
     void (*copy)(void *dst, const void *src, size_t bytes);      /* within the backend */
     void (*synchronize)(void);
+    /* host memory for staging (data loader batches): page-locked on CUDA so uploads are
+     * asynchronous DMA; plain aligned memory on the CPU. */
+    void *(*host_alloc)(size_t bytes);
+    void (*host_free)(void *p);
 
     /* ---- elementwise: x, y, a, b, out [n] ---- */
     void (*fill)(float *x, float value, int64_t n);              /* x = value */
