@@ -72,6 +72,7 @@ static void fill_table(burn_backend *t) {
     t->gemm = cuda_gemm;
     t->uniform = cuda_uniform;
     t->normal = cuda_normal;
+    t->adam_step = cuda_adam_step;
 }
 
 extern "C" int burn_built_with_cuda(void) { return 1; }

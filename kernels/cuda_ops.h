@@ -3,6 +3,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "burn/optim.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -25,6 +27,10 @@ void cuda_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const
 // rng.cu
 void cuda_uniform(float *x, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi);
 void cuda_normal(float *x, int64_t n, uint64_t seed, uint64_t offset, float mean, float std);
+
+// adam.cu
+void cuda_adam_step(float *p, const float *g, float *m, float *v, int64_t n,
+                    burn_adam_hparams h);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "burn/optim.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,6 +57,11 @@ typedef struct burn_backend {
      * bit for bit; normal within 1 ulp, see rng.h), independent of launch shape. */
     void (*uniform)(float *x, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi);
     void (*normal)(float *x, int64_t n, uint64_t seed, uint64_t offset, float mean, float std);
+
+    /* ---- optimiser (include/burn/optim.h) ----
+     * One Adam step over flat arrays p, g, m, v [n] (the whole parameter buffer at once). */
+    void (*adam_step)(float *p, const float *g, float *m, float *v, int64_t n,
+                      struct burn_adam_hparams h);
 } burn_backend;
 
 /* The CPU backend is always available. */

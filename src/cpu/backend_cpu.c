@@ -45,6 +45,7 @@ static const burn_backend cpu_backend = {
     .gemm = cpu_gemm,
     .uniform = cpu_uniform,
     .normal = cpu_normal,
+    .adam_step = cpu_adam_step,
 };
 
 const burn_backend *burn_cpu_backend(void) { return &cpu_backend; }

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "burn/optim.h"
+
 /* elementwise.c */
 void cpu_fill(float *x, float value, int64_t n);
 void cpu_scale(float *x, float a, int64_t n);
@@ -23,5 +25,9 @@ void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const 
 /* rng.c */
 void cpu_uniform(float *x, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi);
 void cpu_normal(float *x, int64_t n, uint64_t seed, uint64_t offset, float mean, float std);
+
+/* adam.c */
+void cpu_adam_step(float *p, const float *g, float *m, float *v, int64_t n,
+                   burn_adam_hparams h);
 
 #endif
