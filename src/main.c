@@ -18,6 +18,7 @@ static const struct command {
 } commands[] = {
     {"config", cmd_config, "check a config and print it resolved; --dump lists every key"},
     {"info", cmd_info, "build features, backends and devices of this binary"},
+    {"summary", cmd_summary, "per-layer table of the configured networks (params, MACs, memory)"},
 };
 
 static void usage(FILE *f) {

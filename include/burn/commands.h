@@ -7,5 +7,6 @@
 
 int cmd_config(int argc, char **argv); /* src/cmd_config.c */
 int cmd_info(int argc, char **argv);   /* src/cmd_info.c */
+int cmd_summary(int argc, char **argv); /* src/cmd_summary.c */
 
 #endif

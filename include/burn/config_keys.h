@@ -20,6 +20,105 @@
             "global seed: weights, sampling and augmentation all derive from it")              \
     CFG_ENUM(run, device, "auto", "auto|cpu|cuda",                                             \
              "backend: auto = CUDA when a device exists, else CPU (--device overrides)")       \
+    CFG_FLOAT(model, width, 1.0, 0.01, 16.0,                                                   \
+              "ReActNet-A width multiplier on the channel list [32 .. 1024] (1.0 = SPEC)")      \
+    CFG_INT(model, stem_stride, 2, 1, 2, "ReActNet-A stem conv stride: 2 at 224, 1 for small inputs") \
+    CFG_INT(model, stage, 1, 1, 2,                                                             \
+            "1: binary activations, real weights; 2: binary weights and activations")          \
+    CFG_BOOL(model, feature_fc, true, "pooled feature -> FC(F->F) + ReLU (SPEC §2)")          \
+    CFG_ENUM(teacher, arch, "resnet50", "resnet18|resnet34|resnet50", "FP teacher backbone")  \
+    CFG_FLOAT(teacher, width, 1.0, 0.01, 16.0, "teacher width multiplier on the base width 64") \
+    CFG_BOOL(teacher, small_input, false,                                                      \
+             "teacher stem conv3x3/1 without max pool (for 32x32 inputs)")                     \
+    CFG_STR(teacher, checkpoint, "",                                                           \
+            "teacher backbone weights (safetensors, see tools/convert_teacher.py); required")  \
+    CFG_BOOL(teacher, head_trainable, true,                                                    \
+             "train the teacher head jointly (BURN); false = frozen target (S2-BNN style)")    \
+    CFG_INT(head, hidden, 2000, 1, 1000000, "MLP head hidden width (SPEC §1)")                \
+    CFG_INT(head, out, 2000, 1, 1000000, "MLP head output width: the classifier's classes")   \
+    CFG_ENUM(data, source, "synthetic", "imagefolder|list|idx|synthetic",                      \
+             "image source: class-folder tree, list file, IDX files, or built-in synthetic")   \
+    CFG_STR(data, root, "",                                                                     \
+            "dataset root: holds the split folders / IDX files; list paths are relative to it") \
+    CFG_STR(data, train, "train",                                                               \
+            "training split under root: class-folder tree, list file, or IDX images file")    \
+    CFG_STR(data, train_labels, "train-labels-idx1-ubyte",                                      \
+            "idx only: IDX labels file of the training split, under root")                     \
+    CFG_STR(data, val, "val",                                                                   \
+            "evaluation split under root: class-folder tree, list file, or IDX images file")  \
+    CFG_STR(data, val_labels, "t10k-labels-idx1-ubyte",                                         \
+            "idx only: IDX labels file of the evaluation split, under root")                   \
+    CFG_INT(data, image_size, 224, 8, 4096, "side of the network's input crops (pixels)")      \
+    CFG_INT(data, views, 2, 1, 2, "augmented views per training image (BURN uses 2)")          \
+    CFG_INT(data, workers, 4, 0, 256,                                                          \
+            "loader threads that decode and augment; 0 = on the training thread")              \
+    CFG_INT(data, prefetch, 4, 1, 64, "batch buffers the workers may fill ahead")              \
+    CFG_INT(data, max_image_bytes, 67108864, 1, 2147483647,                                    \
+            "largest image file accepted; larger files are skipped as bad")                    \
+    CFG_INT(data, max_image_pixels, 89478485, 1, 1000000000000,                                \
+            "largest width*height accepted, checked from the header before decoding")          \
+    CFG_FLOAT(data, max_bad_fraction, 0.001, 0.0, 1.0,                                         \
+              "stop when more than this share of the dataset's images failed to load")         \
+    CFG_BOOL(data, drop_last, true, "drop the last partial global batch (else pad it)")        \
+    CFG_FLOAT(data, stall_timeout, 120.0, 1.0, 86400.0,                                        \
+              "error out when the loader finished no image for this many seconds")             \
+    CFG_INT(data, synthetic_classes, 10, 2, 100000, "synthetic source: number of classes")     \
+    CFG_INT(data, synthetic_count, 10000, 1, 1000000000, "synthetic source: training images")  \
+    CFG_INT(data, synthetic_val_count, 1000, 1, 1000000000,                                    \
+            "synthetic source: evaluation images")                                             \
+    CFG_INT(data, synthetic_size, 64, 8, 4096, "synthetic source: image side (pixels)")        \
+    CFG_FLOAT(augment, crop_scale_min, 0.08, 0.0001, 1.0,                                      \
+              "RandomResizedCrop: smallest crop area as a share of the image")                 \
+    CFG_FLOAT(augment, crop_scale_max, 1.0, 0.0001, 1.0,                                       \
+              "RandomResizedCrop: largest crop area as a share of the image")                  \
+    CFG_FLOAT(augment, crop_ratio_min, 0.75, 0.01, 100.0,                                      \
+              "RandomResizedCrop: smallest aspect ratio w/h (3/4)")                            \
+    CFG_FLOAT(augment, crop_ratio_max, 1.3333333333333333, 0.01, 100.0,                        \
+              "RandomResizedCrop: largest aspect ratio w/h (4/3)")                             \
+    CFG_ENUM(augment, interpolation, "bicubic", "bicubic|bilinear",                            \
+             "resampling of crops and evaluation resizes (PIL-style, antialiased)")            \
+    CFG_FLOAT(augment, flip_p, 0.5, 0.0, 1.0, "probability of a horizontal flip")              \
+    CFG_FLOAT(augment, jitter_p, 0.6, 0.0, 1.0, "probability of applying ColorJitter")         \
+    CFG_FLOAT(augment, jitter_brightness, 0.4, 0.0, 10.0,                                      \
+              "ColorJitter brightness: factor ~ U(max(0, 1-b), 1+b)")                          \
+    CFG_FLOAT(augment, jitter_contrast, 0.4, 0.0, 10.0,                                        \
+              "ColorJitter contrast: factor ~ U(max(0, 1-c), 1+c)")                            \
+    CFG_FLOAT(augment, jitter_saturation, 0.4, 0.0, 10.0,                                      \
+              "ColorJitter saturation: factor ~ U(max(0, 1-s), 1+s)")                          \
+    CFG_FLOAT(augment, jitter_hue, 0.1, 0.0, 0.5,                                              \
+              "ColorJitter hue: shift ~ U(-h, h) in turns of the colour wheel")                \
+    CFG_FLOAT(augment, gray_p, 0.2, 0.0, 1.0, "probability of grayscale (ITU-R 601-2 luma)")   \
+    CFG_FLOAT(augment, blur_p, 0.2, 0.0, 1.0, "probability of a Gaussian blur")                \
+    CFG_FLOAT(augment, blur_sigma_min, 0.1, 0.001, 100.0, "Gaussian blur: smallest sigma")     \
+    CFG_FLOAT(augment, blur_sigma_max, 2.0, 0.001, 100.0, "Gaussian blur: largest sigma")      \
+    CFG_FLOAT(augment, blur_kernel_frac, 0.1, 0.001, 1.0,                                      \
+              "Gaussian blur kernel side as a share of the image side, made odd (BYOL: 23 at 224)") \
+    CFG_FLOAT(augment, solarize_p, 0.0, 0.0, 1.0, "probability of solarisation")               \
+    CFG_INT(augment, solarize_threshold, 128, 0, 256,                                          \
+            "solarise: pixel values >= threshold (0..255 scale) are inverted")                 \
+    CFG_FLOAT(augment, mean_r, 0.485, -10.0, 10.0, "normalise: mean of the red channel")       \
+    CFG_FLOAT(augment, mean_g, 0.456, -10.0, 10.0, "normalise: mean of the green channel")     \
+    CFG_FLOAT(augment, mean_b, 0.406, -10.0, 10.0, "normalise: mean of the blue channel")      \
+    CFG_FLOAT(augment, std_r, 0.229, 0.000001, 10.0, "normalise: std of the red channel")      \
+    CFG_FLOAT(augment, std_g, 0.224, 0.000001, 10.0, "normalise: std of the green channel")    \
+    CFG_FLOAT(augment, std_b, 0.225, 0.000001, 10.0, "normalise: std of the blue channel")     \
+    CFG_FLOAT(augment, eval_crop_ratio, 0.875, 0.05, 1.0,                                      \
+              "evaluation: resize shorter side to image_size/ratio, center-crop image_size")   \
+    CFG_ENUM(binary, act_grad, "clip", "clip|approx",                                          \
+             "sign backward (STE): clip = g*1[|v|<=1], approx = ReActNet ApproxSign")          \
+    CFG_ENUM(binary, weight_grad, "identity", "identity|clip",                                 \
+             "stage-2 weight grad: identity = alpha*dWb (BURN), clip = dWb*1[|W|<=1]")         \
+    CFG_FLOAT(loss, temperature, 0.2, 0.0001, 100.0,                                           \
+              "softmax temperature T of both sides of the KL term (SPEC §4)")                  \
+    CFG_ENUM(loss, fs, "cosine", "cosine|l1|l2",                                               \
+             "feature similarity: cosine = |s^ - t^|^2, l1 = |s - t|_1, l2 = |s - t|_2^2")     \
+    CFG_ENUM(loss, lambda_schedule, "cosine", "cosine|constant|step",                          \
+             "FS weight lambda(t): cosine lambda_start -> lambda_end, constant, step at T/2")  \
+    CFG_FLOAT(loss, lambda_start, 0.9, 0.0, 1.0,                                               \
+              "FS weight lambda at iteration 0 (cosine and step schedules)")                   \
+    CFG_FLOAT(loss, lambda_end, 0.7, 0.0, 1.0,                                                 \
+              "FS weight lambda at the last iteration (cosine and step schedules)")            \
+    CFG_FLOAT(loss, lambda_constant, 0.7, 0.0, 1.0, "lambda of the constant schedule")         \
     CFG_INT(log, every, 10, 1, 1000000000, "print a progress line every N optimiser steps")    \
     CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")
 
