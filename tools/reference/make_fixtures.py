@@ -152,6 +152,31 @@ def main():
         size = os.path.getsize(path)
         print(f"{path}: {len(out)} tensors, {size / 1024:.0f} KiB, seed {meta['seed']}, "
               f"loss {float(out['out.loss'][0]):.6f}, sign margin {meta['sign_margin']}")
+        if stage == 1:
+            write_teacher_checkpoints(seed, args.out)
+
+
+def write_teacher_checkpoints(seed, out_dir):
+    """The stage-1 fixture's teacher as PyTorch checkpoints, for tools/convert_teacher.py:
+    MoCo v2 layout (zip format): {'state_dict': module.encoder_q.* with an MLP fc, module.
+    encoder_k.*, module.queue}, and DataParallel layout in the legacy (torch < 1.6) format."""
+    _, _, teacher, _ = build(seed, 1)
+    q = {f"module.encoder_q.{k}": v.float().clone() for k, v in teacher.state_dict().items()}
+    feat = teacher.feature_dim
+    q["module.encoder_q.fc.0.weight"] = torch.randn(feat, feat).float()
+    q["module.encoder_q.fc.0.bias"] = torch.zeros(feat).float()
+    q["module.encoder_q.fc.2.weight"] = torch.randn(8, feat).float()
+    q["module.encoder_q.fc.2.bias"] = torch.zeros(8).float()
+    k = {key.replace("encoder_q", "encoder_k"): v.clone() for key, v in q.items()}
+    state = {**q, **k, "module.queue": torch.randn(8, 16).float(),
+             "module.queue_ptr": torch.zeros(1, dtype=torch.long)}
+    torch.save({"epoch": 800, "arch": "resnet18", "state_dict": state,
+                "optimizer": {"state": {}, "param_groups": [{"lr": 0.03}]}},
+               os.path.join(out_dir, "teacher_moco.pth"))
+    legacy = {f"module.{k}": v.float().clone() for k, v in teacher.state_dict().items()}
+    torch.save(legacy, os.path.join(out_dir, "teacher_legacy.pth"),
+               _use_new_zipfile_serialization=False)
+    print(f"{out_dir}/teacher_moco.pth, {out_dir}/teacher_legacy.pth: the stage-1 teacher")
 
 
 if __name__ == "__main__":
