@@ -102,15 +102,18 @@ $(BIN)/burn_bench: $(BENCH_C:%.c=$(BUILD)/%.o) $(BUILD)/libburn.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libburn.a
-	@mkdir -p $(dir $@)
-	$(call say,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/libburn.a -o $@ $(LDLIBS) -lcriterion
+# tests that run the programs find them through BURN_GPU / BURN_BENCH
+TEST_FLAGS := -Itests -DBURN_GPU='"$(BIN)/burn_gpu"' -DBURN_BENCH='"$(BIN)/burn_bench"'
 
-$(BUILD)/tests/gpu/%: tests/gpu/%.c $(BUILD)/libburn.a
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libburn.a $(BIN)/burn_gpu
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libburn.a -o $@ $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(CFLAGS) $(TEST_FLAGS) $< $(BUILD)/libburn.a -o $@ $(LDLIBS) -lcriterion
+
+$(BUILD)/tests/gpu/%: tests/gpu/%.c $(BUILD)/libburn.a $(BIN)/burn_gpu
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(TEST_FLAGS) $< $(BUILD)/libburn.a -o $@ $(LDLIBS) -lcriterion
 
 deps:
 	@bash tools/install-deps.sh

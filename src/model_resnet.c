@@ -46,6 +46,7 @@ int burn_resnet_init(burn_resnet *net, const burn_resnet_config *cfg) {
             k->stride = (L > 0 && b == 0) ? 2 : 1;
             k->in_hw = hw;
             k->out_hw = conv_out(hw, 3, k->stride, 1);
+            k->has_down = k->stride != 1 || k->cin != k->cout;
             hw = k->out_hw;
             cin = k->cout;
         }
@@ -102,7 +103,7 @@ void burn_resnet_register(burn_resnet *net, burn_params *ps, const char *prefix,
                 add_bn(ps, prefix, name, cout, kind, k->bn[c]);
             }
             k->down_conv = -1;
-            if (k->stride != 1 || k->cin != k->cout) {
+            if (k->has_down) {
                 snprintf(name, sizeof name, "layer%d.%d.downsample.0", L + 1, b);
                 k->down_conv = add_conv(ps, prefix, name, k->cout, k->cin, 1, kind);
                 snprintf(name, sizeof name, "layer%d.%d.downsample.1", L + 1, b);
@@ -139,13 +140,13 @@ void burn_resnet_visit(const burn_resnet *net, burn_layer_visitor visit, void *c
                 params = c1 + c2 + 2LL * (k->mid + k->cout);
                 macs = (c1 + c2) * o * o;
             }
-            if (k->down_conv >= 0) {
+            if (k->has_down) {
                 params += (int64_t)k->cin * k->cout + 2LL * k->cout;
                 macs += (int64_t)k->cin * k->cout * o * o;
             }
             snprintf(name, sizeof name, "layer%d.%d", L + 1, b);
             snprintf(type, sizeof type, "%s%s", k->bottleneck ? "Bottleneck" : "BasicBlock",
-                     k->down_conv >= 0 ? " + downsample" : "");
+                     k->has_down ? " + downsample" : "");
             info = (burn_layer_info){name, type, k->cout, o, o, 0, params, 0, macs};
             visit(ctx, &info);
         }

@@ -125,44 +125,62 @@ void burn_params_add_to_writer(const burn_params *ps, burn_st_writer *w, const c
     }
 }
 
-int burn_params_load(burn_params *ps, const burn_st_file *f, const char *prefix, int no_extra) {
-    size_t plen = strlen(prefix);
+/* File name of parameter p: add + (p's name without the leading `drop`). Caller frees. */
+static char *file_name(const burn_param *p, const char *drop, const char *add) {
+    const char *base = p->name;
+    size_t dl = strlen(drop);
+    if (strncmp(base, drop, dl) == 0) base += dl;
+    char *name = NULL;
+    if (asprintf(&name, "%s%s", add, base) < 0)
+        burn_check_fail("libc", "asprintf", __FILE__, __LINE__, "out of memory", NULL);
+    return name;
+}
+
+static void shape_text(char *buf, size_t n, int ndim, const int64_t *shape) {
+    size_t used = 0;
+    buf[0] = 0;
+    if (ndim == 0) snprintf(buf, n, "scalar");
+    for (int d = 0; d < ndim && used < n; d++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%lld", d ? "x" : "", (long long)shape[d]);
+}
+
+int burn_params_load_renamed(burn_params *ps, const burn_st_file *f, const char *drop,
+                             const char *add, int no_extra) {
     /* 1. every tensor present with the right shape */
     for (int i = 0; i < ps->n; i++) {
         const burn_param *p = &ps->p[i];
-        char *name = NULL;
-        if (asprintf(&name, "%s%s", prefix, p->name) < 0) return -1;
+        char *name = file_name(p, drop, add);
         const burn_st_tensor *t = burn_st_find(f, name);
         int ok = t && t->ndim == p->ndim;
         for (int d = 0; ok && d < p->ndim; d++) ok = t->shape[d] == p->shape[d];
         if (!ok) {
             char have[96] = "missing", want[96];
-            int n = 0;
-            for (int d = 0; d < p->ndim; d++)
-                n += snprintf(want + n, sizeof want - (size_t)n, "%s%lld", d ? "x" : "",
-                              (long long)p->shape[d]);
-            if (!p->ndim) snprintf(want, sizeof want, "scalar");
+            shape_text(want, sizeof want, p->ndim, p->shape);
             if (t) {
-                n = 0;
-                have[0] = 0;
-                for (int d = 0; d < t->ndim && n < 80; d++)
-                    n += snprintf(have + n, sizeof have - (size_t)n, "%s%lld", d ? "x" : "",
-                                  (long long)t->shape[d]);
-                if (!t->ndim) snprintf(have, sizeof have, "scalar");
+                char dims[90];
+                shape_text(dims, sizeof dims, t->ndim, t->shape);
+                snprintf(have, sizeof have, "shape %s", dims);
             }
-            burn_error_set("%s: tensor '%s': %s%s, the model expects shape %s", f->path, name,
-                           t ? "shape " : "", have, want);
+            burn_error_set("%s: tensor '%s': %s, the model expects shape %s", f->path, name,
+                           have, want);
             free(name);
             return -1;
         }
         free(name);
     }
     /* 2. nothing extra under the prefix */
+    size_t alen = strlen(add);
     if (no_extra)
         for (int j = 0; j < f->n; j++) {
             const char *nm = f->tensors[j].name;
-            if (strncmp(nm, prefix, plen) != 0) continue;
-            if (burn_params_find(ps, nm + plen) < 0) {
+            if (strncmp(nm, add, alen) != 0) continue;
+            int found = 0;
+            for (int i = 0; i < ps->n && !found; i++) {
+                char *name = file_name(&ps->p[i], drop, add);
+                found = strcmp(name, nm) == 0;
+                free(name);
+            }
+            if (!found) {
                 burn_error_set("%s: tensor '%s' does not belong to this model (wrong "
                                "architecture or width?)",
                                f->path, nm);
@@ -172,11 +190,7 @@ int burn_params_load(burn_params *ps, const burn_st_file *f, const char *prefix,
     /* 3. convert into a host copy (checks dtype and finiteness), then upload all at once */
     float *host = burn_xcalloc((size_t)(ps->total ? ps->total : 1), sizeof(float));
     for (int i = 0; i < ps->n; i++) {
-        char *name = NULL;
-        if (asprintf(&name, "%s%s", prefix, ps->p[i].name) < 0) {
-            free(host);
-            return -1;
-        }
+        char *name = file_name(&ps->p[i], drop, add);
         int rc = burn_st_read_f32(f, name, host + ps->p[i].offset, ps->p[i].numel);
         free(name);
         if (rc != 0) {
@@ -187,6 +201,10 @@ int burn_params_load(burn_params *ps, const burn_st_file *f, const char *prefix,
     ps->be->upload(ps->data, host, (size_t)ps->total * sizeof(float));
     free(host);
     return 0;
+}
+
+int burn_params_load(burn_params *ps, const burn_st_file *f, const char *prefix, int no_extra) {
+    return burn_params_load_renamed(ps, f, "", prefix, no_extra);
 }
 
 int64_t burn_params_count(const burn_params *ps, int trainable_only, int binary_only) {

@@ -155,7 +155,7 @@ static int run(const char *cmd, char **out) {
 
 Test(config, dump_lists_every_key_and_reparses_to_defaults) {
     char *out;
-    cr_assert_eq(run("./burn_gpu config --dump", &out), 0);
+    cr_assert_eq(run(BURN_GPU " config --dump", &out), 0);
     for (int i = 0; i < burn_config_schema_len; i++) {
         char *line = NULL;
         cr_assert(asprintf(&line, "\n%s = ", burn_config_schema[i].key) > 0);
@@ -176,32 +176,32 @@ Test(config, dump_lists_every_key_and_reparses_to_defaults) {
 Test(config, cli_errors_exit_2_with_location) {
     char *out, *cmd;
     tu_write_text(path, "[run]\nseed = 1\n[log]\nevery = -5\n");
-    cr_assert(asprintf(&cmd, "./burn_gpu config --config %s 2>&1", path) > 0);
+    cr_assert(asprintf(&cmd, BURN_GPU " config --config %s 2>&1", path) > 0);
     cr_assert_eq(run(cmd, &out), 2);
     cr_assert(strstr(out, ":4: log.every: -5 is out of range"), "%s", out);
     free(out), free(cmd);
 
-    cr_assert_eq(run("./burn_gpu config --set run.device=tpu 2>&1", &out), 2);
+    cr_assert_eq(run(BURN_GPU " config --set run.device=tpu 2>&1", &out), 2);
     cr_assert(strstr(out, "run.device: 'tpu' is not one of auto|cpu|cuda"), "%s", out);
     free(out);
 
-    cr_assert_eq(run("./burn_gpu config --bogus 2>&1", &out), 2);
+    cr_assert_eq(run(BURN_GPU " config --bogus 2>&1", &out), 2);
     cr_assert(strstr(out, "unknown option '--bogus'"), "%s", out);
     free(out);
 
-    cr_assert_eq(run("./burn_gpu frobnicate 2>&1", &out), 2);
+    cr_assert_eq(run(BURN_GPU " frobnicate 2>&1", &out), 2);
     cr_assert(strstr(out, "unknown command 'frobnicate'"), "%s", out);
     free(out);
 
-    cr_assert_eq(run("./burn_gpu config --set run.seed=7 --set log.quiet=on", &out), 0);
+    cr_assert_eq(run(BURN_GPU " config --set run.seed=7 --set log.quiet=on", &out), 0);
     cr_assert(strstr(out, "seed = 7\n"), "%s", out);
     cr_assert(strstr(out, "quiet = true\n"), "%s", out);
     free(out);
 
-    cr_assert_eq(run("./burn_gpu --version", &out), 0);
+    cr_assert_eq(run(BURN_GPU " --version", &out), 0);
     cr_assert(strstr(out, "burn_gpu "), "%s", out);
     free(out);
-    cr_assert_eq(run("./burn_gpu config --help", &out), 0);
+    cr_assert_eq(run(BURN_GPU " config --help", &out), 0);
     cr_assert(strstr(out, "--dump"), "%s", out);
     free(out);
 }

@@ -133,7 +133,7 @@ Test(models, head_counts) {
 }
 
 Test(models, summary_command_prints_spec_totals) {
-    FILE *p = popen("./burn_gpu summary --set model.stage=2 --set data.image_size=224 --model all", "r");
+    FILE *p = popen(BURN_GPU " summary --set model.stage=2 --set data.image_size=224 --model all", "r");
     cr_assert_not_null(p);
     char *buf = calloc(1 << 20, 1);
     size_t len = fread(buf, 1, (1 << 20) - 1, p);
@@ -145,7 +145,7 @@ Test(models, summary_command_prints_spec_totals) {
     cr_assert(strstr(buf, "blocks.12.conv3x3"), "per-layer rows missing");
     cr_assert(strstr(buf, "teacher: resnet50"), "teacher table missing");
     free(buf);
-    p = popen("./burn_gpu summary --set data.image_size=28 --set model.stem_stride=1 2>&1", "r");
+    p = popen(BURN_GPU " summary --set data.image_size=28 --set model.stem_stride=1 2>&1", "r");
     len = fread((buf = calloc(4096, 1)), 1, 4095, p);
     status = pclose(p);
     cr_assert_eq(WEXITSTATUS(status), 2);

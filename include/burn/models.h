@@ -81,7 +81,8 @@ typedef struct burn_resnet_config {
 typedef struct burn_resnet_block {
     int cin, mid, cout, stride, in_hw, out_hw;
     int bottleneck; /* 1: 1x1-3x3-1x1 (ResNet-50); 0: 3x3-3x3 */
-    int conv[3], bn[3][4], down_conv, down_bn[4]; /* down_conv -1 when no projection */
+    int has_down;   /* projection shortcut (1x1 conv + BN) when the shape changes */
+    int conv[3], bn[3][4], down_conv, down_bn[4]; /* parameter indices (after register) */
 } burn_resnet_block;
 
 typedef struct burn_resnet {

@@ -81,6 +81,11 @@ void burn_params_add_to_writer(const burn_params *ps, burn_st_writer *w, const c
  * a non-float or non-finite tensor, or (when no_extra) a tensor in f under prefix that the
  * model lacks, is an error naming the tensor; nothing is modified unless all checks pass. */
 int burn_params_load(burn_params *ps, const burn_st_file *f, const char *prefix, int no_extra);
+/* The same with renaming: the file name of a parameter is `add` + its name without a leading
+ * `drop` (e.g. drop "teacher." to read a converted teacher file with bare torchvision names);
+ * no_extra then checks the tensors under `add`. */
+int burn_params_load_renamed(burn_params *ps, const burn_st_file *f, const char *drop,
+                             const char *add, int no_extra);
 
 /* Number of floats summed over the tensors matching a predicate (for summaries). */
 int64_t burn_params_count(const burn_params *ps, int trainable_only, int binary_only);

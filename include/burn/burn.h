@@ -1,0 +1,74 @@
+/* burn.h — the BURN model and its training step (SPEC §1, §4): a frozen FP teacher backbone
+ * h_ζ (ResNet, eval-mode BN, no activations kept), a trainable teacher head g_θ, the binary
+ * student k_φ (ReActNet-A) and its head l_φ.
+ *
+ * Parameters: one trainable registry (names "student.", "student_head.", "teacher_head.") —
+ * one buffer for the optimiser, the all-reduce and the checkpoint — and a frozen registry for
+ * the teacher backbone ("teacher."), loaded from teacher.checkpoint.
+ *
+ * One step over a batch of N images in two views (each view its own forward pass, view 1 then
+ * view 2, so BN batch statistics are per view):
+ *   t_i = g_θ(h_ζ(v_i)), s_i = l_φ(k_φ(v_i)),
+ *   loss = L(t_2, s_1) + L(t_1, s_2),  L = Σ_batch [(1 − λ)·KL + λ·FS] / N,
+ * gradients into φ (student, student head) and θ (teacher head, unless frozen). */
+#ifndef BURN_BURN_H
+#define BURN_BURN_H
+
+#include "burn/backend.h"
+#include "burn/config.h"
+#include "burn/loss.h"
+#include "burn/models.h"
+#include "burn/net.h"
+#include "burn/params.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct burn_model {
+    const burn_backend *be;
+    int N;
+    burn_reactnet student;
+    burn_resnet teacher;
+    burn_head student_head, teacher_head;
+    burn_params params;         /* trainable */
+    burn_params teacher_params; /* frozen backbone */
+    int head_trainable, act_grad, weight_grad;
+    burn_loss_hparams loss;     /* temperature, fs; lambda per step; grad_scale = 1/N */
+    burn_reactnet_run *srun;
+    burn_head_run *shrun, *th[2];
+    burn_resnet_run *trun;
+    float *ft[2], *ds, *dt[2], *dfeat, *rows; /* rows: kl, fs, loss [3, N] */
+} burn_model;
+
+typedef struct burn_step_stats {
+    double loss;         /* L(t2, s1) + L(t1, s2) */
+    double kl[2], fs[2]; /* batch means, direction 0 = (t2, s1), 1 = (t1, s2) */
+} burn_step_stats;
+
+/* Build the networks of cfg for per-rank batch N on be, initialise the trainable parameters
+ * from run.seed (SPEC §1-2 rules). The teacher backbone stays zero until loaded.
+ * 0, or -1 with burn_error() naming the offending key. */
+int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *be, int N);
+/* Load the frozen teacher backbone from a safetensors file (tools/convert_teacher.py, or
+ * pretrain-teacher): strict — every tensor present with the configured shape, nothing extra,
+ * all finite. An empty path is an error (never a random teacher). */
+int burn_model_load_teacher(burn_model *m, const char *path);
+void burn_model_free(burn_model *m);
+
+/* Forward and backward of one BURN step on views v1, v2 [N, 3, S, S] (backend memory) with
+ * FS weight lambda. Gradients ACCUMULATE into m->params.grad. -1 with burn_error() on a
+ * degenerate batch (BN over a single value). */
+int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambda,
+                    burn_step_stats *st);
+
+/* Student features [N, F] in eval mode (BN running statistics), for k-NN and extraction:
+ * points inside the model's run, valid until the next forward. Stage 2 needs
+ * burn_reactnet_prepare after the weights change (burn_model_step does it). */
+int burn_model_student_features(burn_model *m, const float *x, const float **features);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,139 @@
+/* burn_model.c — building the BURN model from a config, loading the teacher, and one training
+ * step (forward of both views, the symmetrised loss, backward into φ and θ). */
+#include "burn/burn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "burn/binarize.h"
+#include "burn/check.h"
+#include "burn/log.h"
+
+int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *be, int N) {
+    memset(m, 0, sizeof *m);
+    m->be = be;
+    m->N = N;
+    if (burn_models_from_config(cfg, &m->student, &m->teacher, &m->student_head,
+                                &m->teacher_head) != 0)
+        return -1;
+    m->head_trainable = cfg->teacher_head_trainable;
+    m->act_grad = burn_act_grad_parse(cfg->binary_act_grad);
+    m->weight_grad = burn_weight_grad_parse(cfg->binary_weight_grad);
+    int fs = burn_fs_parse(cfg->loss_fs);
+    if (m->act_grad < 0 || m->weight_grad < 0 || fs < 0) return -1;
+    m->loss = (burn_loss_hparams){(float)cfg->loss_temperature, 0.0f, 1.0f / (float)N, fs};
+
+    burn_params_init_registry(&m->params);
+    burn_reactnet_register(&m->student, &m->params, "student.");
+    burn_head_register(&m->student_head, &m->params, "student_head.");
+    burn_head_register(&m->teacher_head, &m->params, "teacher_head.");
+    burn_params_finalize(&m->params, be);
+    burn_params_init(&m->params, (uint64_t)cfg->run_seed);
+    burn_params_init_registry(&m->teacher_params);
+    burn_resnet_register(&m->teacher, &m->teacher_params, "teacher.", 0);
+    burn_params_finalize(&m->teacher_params, be);
+
+    m->srun = burn_reactnet_run_new(&m->student, be, N, m->act_grad, m->weight_grad);
+    m->shrun = burn_head_run_new(&m->student_head, be, N);
+    m->th[0] = burn_head_run_new(&m->teacher_head, be, N);
+    m->th[1] = burn_head_run_new(&m->teacher_head, be, N);
+    m->trun = burn_resnet_run_new(&m->teacher, be, N);
+    if (!m->srun || !m->shrun || !m->th[0] || !m->th[1] || !m->trun) {
+        burn_model_free(m);
+        return -1;
+    }
+    int D = m->student_head.out, Ft = m->teacher.feature_dim, Fs = m->student.feature_dim;
+    for (int i = 0; i < 2; i++) {
+        m->ft[i] = be->alloc((size_t)N * Ft * sizeof(float));
+        m->dt[i] = be->alloc((size_t)N * D * sizeof(float));
+    }
+    m->ds = be->alloc((size_t)N * D * sizeof(float));
+    m->dfeat = be->alloc((size_t)N * Fs * sizeof(float));
+    m->rows = be->alloc((size_t)3 * N * sizeof(float));
+    return 0;
+}
+
+int burn_model_load_teacher(burn_model *m, const char *path) {
+    if (!path || !*path) {
+        burn_error_set("teacher.checkpoint is not set: BURN needs a pretrained teacher backbone "
+                       "(tools/convert_teacher.py, or burn_gpu pretrain-teacher); it never "
+                       "trains against a random one");
+        return -1;
+    }
+    burn_st_file f;
+    if (burn_st_open(&f, path) != 0) return -1;
+    /* a file of tools/convert_teacher.py has bare torchvision names; a checkpoint of burn
+     * has them under "teacher." */
+    int rc = burn_st_find(&f, "teacher.conv1.weight")
+                 ? burn_params_load_renamed(&m->teacher_params, &f, "", "", 0)
+                 : burn_params_load_renamed(&m->teacher_params, &f, "teacher.", "", 1);
+    if (rc != 0) {
+        char *why = burn_xstrdup(burn_error());
+        burn_error_set("teacher.checkpoint: %s (teacher.arch/width/small_input must match the "
+                       "file)", why);
+        free(why);
+    }
+    burn_st_close(&f);
+    return rc;
+}
+
+void burn_model_free(burn_model *m) {
+    burn_reactnet_run_free(m->srun);
+    burn_head_run_free(m->shrun);
+    burn_head_run_free(m->th[0]);
+    burn_head_run_free(m->th[1]);
+    burn_resnet_run_free(m->trun);
+    float *bufs[] = {m->ft[0], m->ft[1], m->dt[0], m->dt[1], m->ds, m->dfeat, m->rows};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        if (bufs[i]) m->be->free(bufs[i]);
+    if (m->params.data) burn_params_free(&m->params);
+    if (m->teacher_params.data) burn_params_free(&m->teacher_params);
+    memset(m, 0, sizeof *m);
+}
+
+/* Mean of a [N] row vector in backend memory. */
+static double row_mean(const burn_model *m, const float *rows) {
+    float *h = burn_xmalloc((size_t)m->N * sizeof(float));
+    m->be->download(h, rows, (size_t)m->N * sizeof(float));
+    double s = 0;
+    for (int i = 0; i < m->N; i++) s += h[i];
+    free(h);
+    return s / m->N;
+}
+
+int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambda,
+                    burn_step_stats *st) {
+    const burn_backend *be = m->be;
+    int N = m->N, D = m->student_head.out;
+    const float *v[2] = {v1, v2}, *t[2], *feat, *s;
+    burn_reactnet_prepare(m->srun, &m->params);
+    for (int i = 0; i < 2; i++) {
+        burn_resnet_forward_eval(m->trun, &m->teacher_params, v[i], m->ft[i]);
+        if (burn_head_forward(m->th[i], &m->params, m->ft[i], m->head_trainable, &t[i]))
+            return -1;
+    }
+    burn_loss_hparams h = m->loss;
+    h.lambda = lambda;
+    memset(st, 0, sizeof *st);
+    float *kl = m->rows, *fs = m->rows + N, *loss = m->rows + 2 * N;
+    for (int i = 0; i < 2; i++) { /* direction i: student view i learns from teacher view 1-i */
+        if (burn_reactnet_forward(m->srun, &m->params, v[i], 1, &feat) ||
+            burn_head_forward(m->shrun, &m->params, feat, 1, &s))
+            return -1;
+        be->loss_fused(kl, fs, loss, m->ds, m->head_trainable ? m->dt[1 - i] : NULL, s, t[1 - i],
+                       N, D, h);
+        st->kl[i] = row_mean(m, kl);
+        st->fs[i] = row_mean(m, fs);
+        st->loss += row_mean(m, loss);
+        burn_head_backward(m->shrun, &m->params, m->ds, m->dfeat);
+        burn_reactnet_backward(m->srun, &m->params, m->dfeat);
+    }
+    if (m->head_trainable)
+        for (int i = 0; i < 2; i++) burn_head_backward(m->th[i], &m->params, m->dt[i], NULL);
+    return 0;
+}
+
+int burn_model_student_features(burn_model *m, const float *x, const float **features) {
+    burn_reactnet_prepare(m->srun, &m->params);
+    return burn_reactnet_forward(m->srun, &m->params, x, 0, features);
+}
