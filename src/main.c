@@ -17,6 +17,8 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"config", cmd_config, "check a config and print it resolved; --dump lists every key"},
+    {"train", cmd_train, "train one BURN stage (--resume continues a run)"},
+    {"pipeline", cmd_pipeline, "BURN stage 1 then stage 2, initialised from stage 1"},
     {"info", cmd_info, "build features, backends and devices of this binary"},
     {"summary", cmd_summary, "per-layer table of the configured networks (params, MACs, memory)"},
 };

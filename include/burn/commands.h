@@ -8,5 +8,7 @@
 int cmd_config(int argc, char **argv); /* src/cmd_config.c */
 int cmd_info(int argc, char **argv);   /* src/cmd_info.c */
 int cmd_summary(int argc, char **argv); /* src/cmd_summary.c */
+int cmd_train(int argc, char **argv);   /* src/cmd_train.c */
+int cmd_pipeline(int argc, char **argv); /* src/cmd_train.c */
 
 #endif

@@ -52,7 +52,7 @@
     CFG_INT(data, views, 2, 1, 2, "augmented views per training image (BURN uses 2)")          \
     CFG_INT(data, workers, 4, 0, 256,                                                          \
             "loader threads that decode and augment; 0 = on the training thread")              \
-    CFG_INT(data, prefetch, 4, 1, 64, "batch buffers the workers may fill ahead")              \
+    CFG_INT(data, prefetch, 2, 1, 64, "batches the workers may fill ahead of the trainer")      \
     CFG_INT(data, max_image_bytes, 67108864, 1, 2147483647,                                    \
             "largest image file accepted; larger files are skipped as bad")                    \
     CFG_INT(data, max_image_pixels, 89478485, 1, 1000000000000,                                \
@@ -119,6 +119,25 @@
     CFG_FLOAT(loss, lambda_end, 0.7, 0.0, 1.0,                                                 \
               "FS weight lambda at the last iteration (cosine and step schedules)")            \
     CFG_FLOAT(loss, lambda_constant, 0.7, 0.0, 1.0, "lambda of the constant schedule")         \
+    CFG_INT(train, epochs, 200, 1, 100000, "epochs of this stage (SPEC §6: 200)")              \
+    CFG_INT(train, batch_size, 256, 1, 1048576, "images per rank per micro-batch")            \
+    CFG_INT(train, accum, 2, 1, 1024, "micro-batches per optimiser update (gradient accumulation)") \
+    CFG_INT(train, max_steps, 0, 0, 1000000000000,                                             \
+            "stop after this many optimiser updates (0: all epochs); schedules keep their length") \
+    CFG_FLOAT(train, lr, 3e-4, 0, 10, "Adam learning rate after warm-up (SPEC §6)")           \
+    CFG_FLOAT(train, beta1, 0.9, 0, 0.999999, "Adam β1")                                      \
+    CFG_FLOAT(train, beta2, 0.999, 0, 0.999999999, "Adam β2")                                 \
+    CFG_FLOAT(train, eps, 1e-8, 1e-30, 1, "Adam ε")                                           \
+    CFG_FLOAT(train, weight_decay, 0, 0, 1, "L2 weight decay added to the gradient (SPEC: 0)") \
+    CFG_FLOAT(train, warmup_epochs, 10, 0, 100000, "linear warm-up length in epochs")         \
+    CFG_FLOAT(train, warmup_start, 1e-4, 0, 1, "warm-up starts at this fraction of train.lr") \
+    CFG_INT(train, ckpt_every, 1000, 0, 1000000000,                                            \
+            "checkpoint every N optimiser updates (0: only at the end)")                      \
+    CFG_INT(train, keep_ckpts, 3, 0, 1000000, "checkpoints kept in the run directory (0: all)") \
+    CFG_STR(train, init_from, "",                                                              \
+            "stage 2: stage-1 checkpoint or run directory; loads student and both heads")     \
+    CFG_BOOL(train, debug, false,                                                              \
+             "synchronise after every CUDA launch and check every gradient tensor each step") \
     CFG_INT(log, every, 10, 1, 1000000000, "print a progress line every N optimiser steps")    \
     CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")
 

@@ -1,0 +1,53 @@
+/* ckpt.h — training checkpoints: <run dir>/ckpt-<step>.safetensors, written atomically.
+ *
+ * Contents: every tensor of the trainable registry under its name (weights, BN running
+ * statistics), the Adam moments as flat tensors "optim.adam_m" and "optim.adam_v"
+ * [trainable floats], and __metadata__: format "burn-ckpt-1", kind (burn | moco), step
+ * (optimiser updates done), micro_step (micro-batches consumed: the data position), stage,
+ * world_size (informational only: a checkpoint resumes on any number of ranks, since the
+ * data position is global), the resolved config as INI text. Nothing else is needed to
+ * resume bit for bit: every random number derives from (run.seed, position). */
+#ifndef BURN_CKPT_H
+#define BURN_CKPT_H
+
+#include <stdint.h>
+
+#include "burn/config.h"
+#include "burn/params.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct burn_ckpt_state {
+    int64_t step, micro_step;
+    int stage;
+    const char *kind; /* "burn" */
+} burn_ckpt_state;
+
+/* Write <dir>/ckpt-<step>.safetensors (8-digit step) atomically, then delete all but the
+ * newest `keep` checkpoints (keep <= 0: keep all). adam_m/adam_v may be NULL (no optimiser).
+ * 0, or -1 with burn_error() (the previous checkpoints stay intact). */
+int burn_ckpt_save(const char *dir, const burn_params *ps, const float *adam_m,
+                   const float *adam_v, const burn_ckpt_state *st, const burn_config *cfg,
+                   int world_size, int keep, char **written_path);
+
+/* Path of the newest checkpoint in dir that opens and validates, or NULL (none). A newer
+ * file that fails validation is reported with burn_warn and skipped. Caller frees. */
+char *burn_ckpt_find_latest(const char *dir);
+
+/* Restore params (strict: all tensors, same shapes) and, when adam_m/adam_v are given, the
+ * moments, and fill st from the metadata. 0, or -1 with burn_error(). */
+int burn_ckpt_load(const char *path, burn_params *ps, float *adam_m, float *adam_v,
+                   burn_ckpt_state *st);
+
+/* Load only the tensors of ps whose names start with one of the prefixes (NULL-terminated
+ * list), strictly, from a checkpoint path or a run directory (its newest checkpoint): the
+ * stage-1 -> stage-2 handoff. */
+int burn_ckpt_init_from(const char *path_or_dir, burn_params *ps, const char *const *prefixes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,30 @@
+/* train.h — the BURN training loop (SPEC §4-6): data, steps with gradient accumulation,
+ * Adam with warm-up + cosine LR, the λ(t) schedule, metrics, checkpoints and resume. */
+#ifndef BURN_TRAIN_H
+#define BURN_TRAIN_H
+
+#include <stdint.h>
+
+#include "burn/backend.h"
+#include "burn/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct burn_train_result {
+    int64_t steps;          /* optimiser updates done by the end of the run */
+    double first_loss, last_loss;
+    char *final_checkpoint; /* malloc'd path */
+} burn_train_result;
+
+/* Train one stage as configured. resume: continue from the newest checkpoint in run.dir.
+ * Returns a process exit code: 0, 1 (runtime: data, numerical fault, I/O), 2 (config). */
+int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
+               burn_train_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,112 @@
+/* cmd_train.c — `burn_gpu train` (one stage) and `burn_gpu pipeline` (stage 1, then stage 2
+ * initialised from stage 1's student and both heads, SPEC §5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "burn/backend.h"
+#include "burn/check.h"
+#include "burn/cli.h"
+#include "burn/commands.h"
+#include "burn/log.h"
+#include "burn/train.h"
+
+static const burn_backend *pick_backend(const burn_config *cfg, const char *prog) {
+    const burn_backend *be = burn_backend_select(cfg->run_device);
+    if (!be) fprintf(stderr, "%s: %s\n", prog, burn_error());
+    return be;
+}
+
+int cmd_train(int argc, char **argv) {
+    static const burn_opt opts[] = {
+        BURN_CONFIG_OPTS,
+        {"--resume", NULL, "continue from the newest complete checkpoint in run.dir", 0},
+        {NULL, NULL, NULL, 0},
+    };
+    burn_args a;
+    int rc = burn_args_parse(&a, "burn_gpu train", "--config FILE [--set K=V ...] [--resume]",
+                             "Train one BURN stage (SPEC §4-6): the binary student and both "
+                             "heads against the frozen teacher. Progress on stdout, metrics in "
+                             "run.dir/metrics.jsonl, checkpoints in run.dir.",
+                             opts, 0, argc, argv);
+    if (rc) return rc;
+    burn_config cfg;
+    if ((rc = burn_args_config(&a, &cfg)) == 0) {
+        const burn_backend *be = pick_backend(&cfg, "burn_gpu train");
+        burn_train_result res;
+        rc = be ? burn_train(&cfg, be, burn_arg_flag(&a, "--resume"), &res) : 1;
+        if (be) free(res.final_checkpoint);
+    }
+    burn_config_free(&cfg);
+    burn_args_free(&a);
+    return rc;
+}
+
+int cmd_pipeline(int argc, char **argv) {
+    static const burn_opt opts[] = {
+        {"--stage1", "FILE", "stage-1 config (binary activations)", 0},
+        {"--stage2", "FILE", "stage-2 config (binary weights); train.init_from is set to stage "
+                             "1's final checkpoint", 0},
+        {"--set", "SECTION.KEY=VALUE", "override a key in both stages (repeatable)", 1},
+        {"--device", "auto|cpu|cuda", "backend (overrides run.device)", 0},
+        {NULL, NULL, NULL, 0},
+    };
+    burn_args a;
+    int rc = burn_args_parse(&a, "burn_gpu pipeline", "--stage1 FILE --stage2 FILE [--set K=V ...]",
+                             "Run BURN stage 1, then stage 2 initialised from stage 1's "
+                             "student, student head and teacher head (SPEC §5).",
+                             opts, 0, argc, argv);
+    if (rc) return rc;
+    const char *files[2] = {burn_arg(&a, "--stage1"), burn_arg(&a, "--stage2")};
+    if (!files[0] || !files[1]) {
+        fprintf(stderr, "burn_gpu pipeline: --stage1 and --stage2 are both required\n");
+        burn_args_free(&a);
+        return BURN_EXIT_USAGE;
+    }
+    burn_config cfg[2];
+    int loaded = 0;
+    for (int s = 0; s < 2 && rc == 0; s++) {
+        /* the same option parsing as every command: defaults, file, --set, --device */
+        burn_args one = a;
+        const char *names[64], *values[64];
+        int n = 0;
+        names[n] = "--config";
+        values[n++] = files[s];
+        for (int i = 0; i < a.n && n < 63; i++)
+            if (strcmp(a.names[i], "--set") == 0 || strcmp(a.names[i], "--device") == 0) {
+                names[n] = a.names[i];
+                values[n++] = a.values[i];
+            }
+        one.n = n;
+        one.names = names;
+        one.values = values;
+        rc = burn_args_config(&one, &cfg[s]);
+        loaded = s + 1;
+    }
+    if (rc == 0 && (cfg[0].model_stage != 1 || cfg[1].model_stage != 2)) {
+        fprintf(stderr, "burn_gpu pipeline: --stage1 needs model.stage = 1 and --stage2 "
+                        "model.stage = 2 (got %d and %d)\n",
+                (int)cfg[0].model_stage, (int)cfg[1].model_stage);
+        rc = BURN_EXIT_USAGE;
+    }
+    if (rc == 0 && strcmp(cfg[0].run_dir, cfg[1].run_dir) == 0) {
+        fprintf(stderr, "burn_gpu pipeline: both stages use run.dir %s; give each its own\n",
+                cfg[0].run_dir);
+        rc = BURN_EXIT_USAGE;
+    }
+    const burn_backend *be = rc == 0 ? pick_backend(&cfg[0], "burn_gpu pipeline") : NULL;
+    if (rc == 0 && !be) rc = 1;
+    burn_train_result res = {0};
+    if (rc == 0) rc = burn_train(&cfg[0], be, 0, &res);
+    if (rc == 0) {
+        free(cfg[1].train_init_from);
+        cfg[1].train_init_from = burn_xstrdup(res.final_checkpoint);
+        free(res.final_checkpoint);
+        res.final_checkpoint = NULL;
+        rc = burn_train(&cfg[1], be, 0, &res);
+    }
+    free(res.final_checkpoint);
+    for (int s = 0; s < loaded; s++) burn_config_free(&cfg[s]);
+    burn_args_free(&a);
+    return rc;
+}

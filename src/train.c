@@ -1,0 +1,295 @@
+/* train.c — the BURN training loop of one stage.
+ *
+ * Per optimiser update u (0-based) of U = epochs·steps_per_epoch / accum:
+ *   grads = 0; for each of `accum` micro-batches: burn_model_step with λ(u) (grads add up);
+ *   norms of the three trainable groups; non-finite -> stop, naming the tensor (FP32);
+ *   Adam with grad_scale 1/accum and lr(u) (linear warm-up from warmup_start·lr, then cosine).
+ * The data position is micro = u·accum micro-batches; every random number derives from
+ * (run.seed, position), so a resumed run is bit-identical to an uninterrupted one on the CPU. */
+#include "burn/train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "burn/burn.h"
+#include "burn/check.h"
+#include "burn/ckpt.h"
+#include "burn/data.h"
+#include "burn/fileio.h"
+#include "burn/log.h"
+
+typedef struct group {
+    const char *name;
+    int64_t begin, end; /* float range of the trainable buffer */
+} group;
+
+/* First tensor with a non-finite gradient (or value), for the error message. */
+static const char *find_non_finite(const burn_params *ps, const float *host_grad) {
+    for (int i = 0; i < ps->n; i++) {
+        const burn_param *p = &ps->p[i];
+        if (p->kind != BURN_PARAM_TRAINABLE) continue;
+        for (int64_t k = 0; k < p->numel; k++)
+            if (!isfinite(host_grad[p->offset + k])) return p->name;
+    }
+    return NULL;
+}
+
+static double group_norm(const burn_backend *be, const burn_params *ps, const group *g,
+                         float *scratch) {
+    float h;
+    be->sumsq(scratch, ps->grad + g->begin, g->end - g->begin);
+    be->download(&h, scratch, sizeof h);
+    return sqrt((double)h);
+}
+
+int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
+               burn_train_result *result) {
+    memset(result, 0, sizeof *result);
+    const char *dir = cfg->run_dir;
+    int N = (int)cfg->train_batch_size, accum = (int)cfg->train_accum, rc = 1;
+    if (burn_mkdirs(dir) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        return 1;
+    }
+    char *path = NULL;
+    if (asprintf(&path, "%s/config.ini", dir) < 0 || burn_config_save(cfg, path) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        free(path);
+        return 1;
+    }
+    free(path);
+
+    burn_model m;
+    if (burn_model_init(&m, cfg, be, N) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        return 2;
+    }
+    burn_source *src = NULL;
+    burn_loader *loader = NULL;
+    burn_metrics metrics = {0};
+    float *adam_m = NULL, *adam_v = NULL, *scratch = NULL, *host_grad = NULL, *dv[2] = {0};
+    if (burn_model_load_teacher(&m, cfg->teacher_checkpoint) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        rc = 2;
+        goto done;
+    }
+    static const char *const handoff[] = {"student.", "student_head.", "teacher_head.", NULL};
+    if (*cfg->train_init_from && !resume &&
+        burn_ckpt_init_from(cfg->train_init_from, &m.params, handoff) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        rc = 2;
+        goto done;
+    }
+    if (cfg->model_stage == 2 && !*cfg->train_init_from)
+        burn_warn("stage 2 without train.init_from: the student and heads start from random "
+                  "weights, not from stage 1 (SPEC §5)");
+
+    src = burn_source_from_config(cfg, "train");
+    if (!src) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        rc = 2;
+        goto done;
+    }
+    burn_loader_opts lo;
+    burn_loader_opts_from_config(&lo, cfg);
+    lo.batch = N;
+    lo.views = 2;
+    lo.train = 1;
+    lo.rank = burn_rank;
+    lo.world = burn_world_size;
+    lo.shuffle = 1;
+    lo.epochs = 0;
+    lo.be = be;
+    burn_sampler sampler;
+    if (burn_sampler_init(&sampler, src->count, N, lo.rank, lo.world, 1, lo.drop_last, lo.seed)) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        rc = 2;
+        goto done;
+    }
+    int64_t spe = sampler.steps_per_epoch;
+    burn_sampler_free(&sampler);
+    int64_t total = cfg->train_epochs * spe / accum;
+    if (total < 1) {
+        fprintf(stderr, "burn_gpu train: %lld images at batch %d × accum %d give no optimiser "
+                        "update per run; lower train.batch_size or train.accum\n",
+                (long long)src->count, N, accum);
+        rc = 2;
+        goto done;
+    }
+    int64_t stop = cfg->train_max_steps > 0 && cfg->train_max_steps < total ? cfg->train_max_steps
+                                                                             : total;
+    int64_t warmup = (int64_t)(cfg->train_warmup_epochs * (double)spe / accum);
+
+    int64_t T = m.params.trainable;
+    adam_m = be->alloc((size_t)T * sizeof(float));
+    adam_v = be->alloc((size_t)T * sizeof(float));
+    be->fill(adam_m, 0.0f, T);
+    be->fill(adam_v, 0.0f, T);
+    scratch = be->alloc(sizeof(float));
+    burn_ckpt_state st = {0, 0, (int)cfg->model_stage, "burn"};
+    if (resume) {
+        char *latest = burn_ckpt_find_latest(dir);
+        if (!latest) {
+            burn_log("--resume: no checkpoint in %s, starting from the beginning", dir);
+        } else {
+            if (burn_ckpt_load(latest, &m.params, adam_m, adam_v, &st) != 0) {
+                fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+                free(latest);
+                goto done;
+            }
+            burn_log("resumed from %s at update %lld", latest, (long long)st.step);
+            free(latest);
+        }
+    }
+    lo.start_epoch = st.micro_step / spe;
+    lo.start_step = st.micro_step % spe;
+    loader = burn_loader_create(src, &lo);
+    if (!loader) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        goto done;
+    }
+    char *mpath = NULL;
+    if (asprintf(&mpath, "%s/metrics.jsonl", dir) < 0 || burn_metrics_open(&metrics, mpath)) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        free(mpath);
+        goto done;
+    }
+    free(mpath);
+    if (be->is_device) {
+        size_t bytes = (size_t)N * 3 * lo.size * lo.size * sizeof(float);
+        dv[0] = be->alloc(bytes);
+        dv[1] = be->alloc(bytes);
+    }
+    group groups[3] = {
+        {"student", 0, m.params.p[burn_params_find(&m.params, "student_head.0.weight")].offset},
+        {"student_head", 0, m.params.p[burn_params_find(&m.params, "teacher_head.0.weight")].offset},
+        {"teacher_head", 0, T}};
+    groups[1].begin = groups[0].end;
+    groups[2].begin = groups[1].end;
+    int64_t adam_len = m.head_trainable ? T : groups[2].begin;
+    int schedule = burn_lambda_schedule_parse(cfg->loss_lambda_schedule);
+    host_grad = burn_xmalloc((size_t)T * sizeof(float));
+    burn_log("training stage %d: %lld updates (%lld epochs × %lld micro-batches / accum %d), "
+             "batch %d per rank, %d rank(s), run dir %s",
+             (int)cfg->model_stage, (long long)total, (long long)cfg->train_epochs,
+             (long long)spe, accum, N, burn_world_size, dir);
+
+    double t_start = burn_now(), t_last = t_start, wait_last = 0;
+    double acc_loss = 0, acc_kl = 0, acc_fs = 0;
+    int acc_n = 0;
+    int64_t u = st.step, first_logged = 0;
+    for (; u < stop; u++) {
+        be->fill(m.params.grad, 0.0f, T);
+        float lambda = (float)burn_lambda(schedule, u, total, cfg->loss_lambda_start,
+                                          cfg->loss_lambda_end, cfg->loss_lambda_constant);
+        double step_loss = 0;
+        for (int a = 0; a < accum; a++) {
+            const burn_batch *b;
+            if (burn_loader_next(loader, &b) != 0) {
+                fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+                goto done;
+            }
+            const float *v1 = b->x[0], *v2 = b->x[1];
+            if (be->is_device) {
+                size_t bytes = (size_t)N * 3 * b->h * b->w * sizeof(float);
+                be->upload(dv[0], b->x[0], bytes);
+                be->upload(dv[1], b->x[1], bytes);
+                v1 = dv[0];
+                v2 = dv[1];
+            }
+            burn_step_stats ss;
+            if (burn_model_step(&m, v1, v2, lambda, &ss) != 0) {
+                fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+                goto done;
+            }
+            if (!isfinite(ss.loss)) {
+                fprintf(stderr, "burn_gpu train: non-finite loss (%g) at update %lld, "
+                                "micro-batch %d: stopping; the last checkpoint in %s is intact\n",
+                        ss.loss, (long long)u, a, dir);
+                goto done;
+            }
+            step_loss += ss.loss / accum;
+            acc_kl += 0.5 * (ss.kl[0] + ss.kl[1]) / accum;
+            acc_fs += 0.5 * (ss.fs[0] + ss.fs[1]) / accum;
+        }
+        double norms[3];
+        for (int g = 0; g < 3; g++) norms[g] = group_norm(be, &m.params, &groups[g], scratch) / accum;
+        if (!isfinite(norms[0] + norms[1] + norms[2]) || cfg->train_debug) {
+            be->download(host_grad, m.params.grad, (size_t)T * sizeof(float));
+            const char *bad = find_non_finite(&m.params, host_grad);
+            if (bad) {
+                fprintf(stderr, "burn_gpu train: non-finite gradient in %s at update %lld: "
+                                "stopping (FP32); the last checkpoint in %s is intact\n",
+                        bad, (long long)u, dir);
+                goto done;
+            }
+        }
+        double lr = burn_lr_at(cfg->train_lr, u, warmup, total, cfg->train_warmup_start);
+        burn_adam_hparams h = {(float)lr, (float)cfg->train_beta1, (float)cfg->train_beta2,
+                               (float)cfg->train_eps, (float)cfg->train_weight_decay,
+                               1.0f / (float)accum, 0, 0};
+        burn_adam_prepare(&h, u + 1);
+        be->adam_step(m.params.data, m.params.grad, adam_m, adam_v, adam_len, h);
+        if (u == st.step) result->first_loss = step_loss;
+        result->last_loss = step_loss;
+        acc_loss += step_loss;
+        acc_n++;
+        st.step = u + 1;
+        st.micro_step = st.step * accum;
+        if (st.step % cfg->log_every == 0 || st.step == stop) {
+            double now = burn_now(), dt = now - t_last, wait = burn_loader_wait_seconds(loader);
+            burn_metric kv[] = {
+                {"epoch", (double)(st.micro_step / spe), "%.0f"},
+                {"loss", acc_loss / acc_n, "%.4f"},
+                {"kl", acc_kl / acc_n, "%.4f"},
+                {"fs", acc_fs / acc_n, "%.4f"},
+                {"lambda", lambda, "%.3f"},
+                {"lr", lr, "%.3g"},
+                {"gn_student_head", norms[1], "%.3g"},
+                {"gn_student", norms[0], "%.3g"},
+                {"gn_teacher_head", norms[2], "%.3g"},
+                {"img_per_s", (double)acc_n * accum * N * burn_world_size / dt, "%.1f"},
+                {"data_wait", dt > 0 ? (wait - wait_last) / dt : 0, "%.2f"},
+            };
+            burn_log_step(&metrics, st.step, stop, now - t_start, kv, (int)(sizeof kv / sizeof kv[0]));
+            t_last = now;
+            wait_last = wait;
+            acc_loss = acc_kl = acc_fs = 0;
+            acc_n = 0;
+            first_logged = 1;
+        }
+        int ckpt_now = st.step == stop || (cfg->train_ckpt_every > 0 && st.step % cfg->train_ckpt_every == 0);
+        if (ckpt_now && burn_rank == 0) {
+            char *written = NULL;
+            if (burn_ckpt_save(dir, &m.params, adam_m, adam_v, &st, cfg, burn_world_size,
+                               (int)cfg->train_keep_ckpts, &written) != 0) {
+                fprintf(stderr, "burn_gpu train: checkpoint failed: %s\n", burn_error());
+                goto done;
+            }
+            free(result->final_checkpoint);
+            result->final_checkpoint = written;
+        }
+    }
+    (void)first_logged;
+    result->steps = st.step;
+    if (burn_loader_bad_count(loader) > 0)
+        burn_warn("%lld unreadable images were skipped", (long long)burn_loader_bad_count(loader));
+    burn_log("stage %d done: %lld updates, last loss %.4f, checkpoint %s", (int)cfg->model_stage,
+             (long long)st.step, result->last_loss,
+             result->final_checkpoint ? result->final_checkpoint : "(none)");
+    rc = 0;
+done:
+    burn_metrics_close(&metrics);
+    if (loader) burn_loader_free(loader);
+    if (src) burn_source_free(src);
+    if (adam_m) be->free(adam_m);
+    if (adam_v) be->free(adam_v);
+    if (scratch) be->free(scratch);
+    for (int i = 0; i < 2; i++)
+        if (dv[i]) be->free(dv[i]);
+    free(host_grad);
+    burn_model_free(&m);
+    return rc;
+}
