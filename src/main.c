@@ -19,6 +19,9 @@ static const struct command {
     {"config", cmd_config, "check a config and print it resolved; --dump lists every key"},
     {"train", cmd_train, "train one BURN stage (--resume continues a run)"},
     {"pipeline", cmd_pipeline, "BURN stage 1 then stage 2, initialised from stage 1"},
+    {"prepare-fashion-mnist", cmd_prepare_fashion_mnist,
+     "write Fashion-MNIST (Debian package) as an ImageFolder tree of PNG files"},
+    {"eval", cmd_eval, "evaluate frozen features: eval knn (weighted k-NN top-1)"},
     {"info", cmd_info, "build features, backends and devices of this binary"},
     {"summary", cmd_summary, "per-layer table of the configured networks (params, MACs, memory)"},
 };

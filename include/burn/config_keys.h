@@ -138,6 +138,9 @@
             "stage 2: stage-1 checkpoint or run directory; loads student and both heads")     \
     CFG_BOOL(train, debug, false,                                                              \
              "synchronise after every CUDA launch and check every gradient tensor each step") \
+    CFG_INT(eval, batch_size, 256, 1, 1048576, "images per batch for feature extraction")     \
+    CFG_INT(eval, knn_k, 20, 1, 100000, "k-NN: neighbours that vote (20 and 200 are common)") \
+    CFG_FLOAT(eval, knn_temperature, 0.07, 1e-4, 100, "k-NN: vote weight exp(similarity / T)") \
     CFG_INT(log, every, 10, 1, 1000000000, "print a progress line every N optimiser steps")    \
     CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")
 
