@@ -12,8 +12,9 @@ debs=(
     libcjson-dev           # safetensors headers, JSON output
     libcriterion-dev       # C tests
     libstb-dev             # image decoding
+    dataset-fashion-mnist  # IDX files for tools/prepare_fashion_mnist.sh (demo data)
 )
-py_modules=(numpy safetensors)   # the safetensors interoperability test
+py_modules=(numpy safetensors matplotlib)   # interop test, tools/plot_metrics.py
 
 missing=()
 for p in "${debs[@]}"; do
