@@ -1,6 +1,7 @@
 # burn — build, test and demo.
 #   make            burn_gpu and burn_bench (CPU backend; + CUDA backend when the toolkit is found)
 #   make test       install dependencies, build, run every test, print a summary line
+#   make demo       the BURN pipeline on Fashion-MNIST, with a k-NN table (runs/demo/)
 #   make test-gpu   tests/gpu alone (each test prints "skipped: no CUDA device" without one)
 #   make clean
 # Options: CUDA=0 builds without CUDA even when found; BUILD=dir puts objects elsewhere and
@@ -20,6 +21,13 @@ CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-s
              -Iinclude -I/usr/include/cjson -I/usr/include/stb -MMD -MP \
              -DBURN_GIT_REV=\"$(GIT_REV)\"
 LDLIBS    := -lopenblas -linih -lcjson -lm -lpthread
+
+# ---- MPI (data parallelism, include/burn/dist.h): always linked; used only under mpirun ----
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null || mpicc --showme:link 2>/dev/null)
+HAVE_MPI   := $(or $(MPI_LIBS),$(wildcard /usr/include/mpi.h))
+CFLAGS    += $(MPI_CFLAGS)
+LDLIBS    += $(MPI_LIBS)
 
 # ---- CUDA toolkit detection (nvcc, cuBLAS, cuDNN, NCCL) ----
 NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
@@ -71,7 +79,7 @@ GPU_TEST_BIN := $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/tests/gpu/%)
 all: detect $(BIN)/burn_gpu $(BIN)/burn_bench
 
 detect:
-	@echo "burn build: nvcc $(call mark,$(HAVE_NVCC))  cuBLAS $(call mark,$(HAVE_CUBLAS))  cuDNN $(call mark,$(HAVE_CUDNN))  NCCL $(call mark,$(HAVE_NCCL))  ->  CUDA backend $(if $(WITH_CUDA),on (sm_$(subst $() $(),/sm_,$(CUDA_ARCHS))),off)"
+	@echo "burn build: MPI $(call mark,$(HAVE_MPI))  nvcc $(call mark,$(HAVE_NVCC))  cuBLAS $(call mark,$(HAVE_CUBLAS))  cuDNN $(call mark,$(HAVE_CUDNN))  NCCL $(call mark,$(HAVE_NCCL))  ->  CUDA backend $(if $(WITH_CUDA),on (sm_$(subst $() $(),/sm_,$(CUDA_ARCHS))),off)"
 
 # AVX2 code lives in *_avx2.c and is chosen at run time, so only those files get -mavx2.
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -125,6 +133,12 @@ test:
 	@bash tools/install-deps.sh
 	@$(MAKE) --no-print-directory test-bins
 	@bash tests/run.sh $(TEST_BIN) $(GPU_TEST_BIN)
+
+# The README's main command: the whole pipeline on Fashion-MNIST (tools/demo.sh).
+demo:
+	@bash tools/install-deps.sh
+	@$(MAKE) --no-print-directory all
+	@BIN=$(BIN) bash tools/demo.sh
 
 test-gpu:
 	@$(MAKE) --no-print-directory all $(GPU_TEST_BIN)

@@ -1,11 +1,14 @@
 /* main.c — burn_gpu: BURN training of binary networks on CPU or CUDA.
  * `burn_gpu <command> [options]`; every command has --help. Exit codes: 0 ok, 1 runtime
- * error, 2 usage or config error. */
+ * error, 2 usage or config error. Under an MPI launcher (mpirun -np N burn_gpu ...) every
+ * process is one rank of a data-parallel job (include/burn/dist.h); alone it is world 1. */
 #include <stdio.h>
 #include <string.h>
 
+#include "burn/check.h"
 #include "burn/cli.h"
 #include "burn/commands.h"
+#include "burn/dist.h"
 
 #ifndef BURN_GIT_REV
 #define BURN_GIT_REV "unknown"
@@ -19,6 +22,8 @@ static const struct command {
     {"config", cmd_config, "check a config and print it resolved; --dump lists every key"},
     {"train", cmd_train, "train one BURN stage (--resume continues a run)"},
     {"pipeline", cmd_pipeline, "BURN stage 1 then stage 2, initialised from stage 1"},
+    {"pretrain-teacher", cmd_pretrain_teacher,
+     "pretrain the FP teacher backbone with MoCo v2 (writes teacher.safetensors)"},
     {"prepare-fashion-mnist", cmd_prepare_fashion_mnist,
      "write Fashion-MNIST (Debian package) as an ImageFolder tree of PNG files"},
     {"eval", cmd_eval, "evaluate frozen features: eval knn (weighted k-NN top-1)"},
@@ -36,7 +41,7 @@ static void usage(FILE *f) {
     fprintf(f, "\n  --version          print the version\n  --help             this text\n");
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return BURN_EXIT_USAGE;
@@ -54,4 +59,13 @@ int main(int argc, char **argv) {
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
     fprintf(stderr, "burn_gpu: unknown command '%s' (burn_gpu --help lists them)\n", argv[1]);
     return BURN_EXIT_USAGE;
+}
+
+int main(int argc, char **argv) {
+    if (burn_dist_init(&argc, &argv) != 0) {
+        fprintf(stderr, "burn_gpu: %s\n", burn_error());
+        return BURN_EXIT_RUNTIME;
+    }
+    /* a failing rank stops the whole job instead of leaving the others waiting */
+    return burn_dist_finalize(run_command(argc, argv));
 }

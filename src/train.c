@@ -5,7 +5,14 @@
  *   norms of the three trainable groups; non-finite -> stop, naming the tensor (FP32);
  *   Adam with grad_scale 1/accum and lr(u) (linear warm-up from warmup_start·lr, then cosine).
  * The data position is micro = u·accum micro-batches; every random number derives from
- * (run.seed, position), so a resumed run is bit-identical to an uninterrupted one on the CPU. */
+ * (run.seed, position), so a resumed run is bit-identical to an uninterrupted one on the CPU.
+ *
+ * Data parallel (include/burn/dist.h; world > 1 under mpirun): every rank runs this loop on its
+ * slice of each global batch (the sampler shards it); the heads' BN statistics are global
+ * (net_head.c); the gradient is averaged over the ranks once per update, after the last
+ * micro-batch; the logged loss, KL and FS are rank averages. Rank 0 alone writes the run
+ * directory and reads checkpoints, then broadcasts the weights, the Adam moments and the
+ * position; a position saved with another world size maps by burn_dist_resume_update. */
 #include "burn/train.h"
 
 #include <math.h>
@@ -17,6 +24,7 @@
 #include "burn/check.h"
 #include "burn/ckpt.h"
 #include "burn/data.h"
+#include "burn/dist.h"
 #include "burn/fileio.h"
 #include "burn/log.h"
 
@@ -49,12 +57,19 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     memset(result, 0, sizeof *result);
     const char *dir = cfg->run_dir;
     int N = (int)cfg->train_batch_size, accum = (int)cfg->train_accum, rc = 1;
-    if (burn_mkdirs(dir) != 0) {
+    burn_dist_opts dopts;
+    burn_dist_opts_from_config(&dopts, cfg);
+    if (burn_dist_attach(be, &dopts) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        return 1;
+    }
+    if (burn_rank == 0 && burn_mkdirs(dir) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         return 1;
     }
     char *path = NULL;
-    if (asprintf(&path, "%s/config.ini", dir) < 0 || burn_config_save(cfg, path) != 0) {
+    if (burn_rank == 0 &&
+        (asprintf(&path, "%s/config.ini", dir) < 0 || burn_config_save(cfg, path) != 0)) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         free(path);
         return 1;
@@ -62,7 +77,9 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     free(path);
 
     burn_model m;
-    if (burn_model_init(&m, cfg, be, N) != 0) {
+    /* dist.sync_bn = all: the student's BN too sees global-batch statistics */
+    const burn_backend *model_be = dopts.sync_all_bn ? burn_dist_sync_bn_backend(be) : be;
+    if (burn_model_init(&m, cfg, model_be, N) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         return 2;
     }
@@ -76,7 +93,8 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         goto done;
     }
     static const char *const handoff[] = {"student.", "student_head.", "teacher_head.", NULL};
-    if (*cfg->train_init_from && !resume &&
+    /* rank 0 reads, the broadcast below hands the weights out */
+    if (*cfg->train_init_from && !resume && burn_rank == 0 &&
         burn_ckpt_init_from(cfg->train_init_from, &m.params, handoff) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         rc = 2;
@@ -129,19 +147,52 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     be->fill(adam_v, 0.0f, T);
     scratch = be->alloc(sizeof(float));
     burn_ckpt_state st = {0, 0, (int)cfg->model_stage, "burn"};
-    if (resume) {
+    if (resume && burn_rank == 0) {
         char *latest = burn_ckpt_find_latest(dir);
         if (!latest) {
             burn_log("--resume: no checkpoint in %s, starting from the beginning", dir);
         } else {
-            if (burn_ckpt_load(latest, &m.params, adam_m, adam_v, &st) != 0) {
+            burn_dist_layout saved;
+            if (burn_ckpt_load(latest, &m.params, adam_m, adam_v, &st) != 0 ||
+                burn_dist_ckpt_layout(latest, &saved) != 0) {
                 fprintf(stderr, "burn_gpu train: %s\n", burn_error());
                 free(latest);
                 goto done;
             }
+            /* the same share of the run under this run's world size, batch and accum */
+            int64_t spe_saved = spe;
+            if (saved.world != burn_world_size || saved.batch != N) {
+                burn_sampler s;
+                if (burn_sampler_init(&s, src->count, (int)saved.batch, 0, saved.world, 1,
+                                      lo.drop_last, lo.seed) != 0) {
+                    fprintf(stderr, "burn_gpu train: %s: %s\n", latest, burn_error());
+                    free(latest);
+                    goto done;
+                }
+                spe_saved = s.steps_per_epoch;
+                burn_sampler_free(&s);
+            }
+            int64_t u0 = burn_dist_resume_update(st.micro_step, spe_saved, spe, accum);
+            if (u0 != st.step)
+                burn_log("%s was written by %d rank(s) × batch %lld × accum %lld at update %lld "
+                         "(epoch %.3f); here %d rank(s) × batch %d × accum %d: update %lld",
+                         latest, saved.world, (long long)saved.batch, (long long)saved.accum,
+                         (long long)st.step, (double)st.micro_step / (double)spe_saved,
+                         burn_world_size, N, accum, (long long)u0);
+            st.step = u0;
+            st.micro_step = u0 * accum;
             burn_log("resumed from %s at update %lld", latest, (long long)st.step);
             free(latest);
         }
+    }
+    if (burn_world_size > 1) { /* rank 0's start state to everyone */
+        int64_t pos[2] = {st.step, st.micro_step};
+        burn_dist_bcast_host(pos, sizeof pos);
+        st.step = pos[0];
+        st.micro_step = pos[1];
+        burn_dist_bcast_backend(be, m.params.data, (size_t)m.params.total * sizeof(float));
+        burn_dist_bcast_backend(be, adam_m, (size_t)T * sizeof(float));
+        burn_dist_bcast_backend(be, adam_v, (size_t)T * sizeof(float));
     }
     lo.start_epoch = st.micro_step / spe;
     lo.start_step = st.micro_step % spe;
@@ -151,7 +202,8 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         goto done;
     }
     char *mpath = NULL;
-    if (asprintf(&mpath, "%s/metrics.jsonl", dir) < 0 || burn_metrics_open(&metrics, mpath)) {
+    if (burn_rank == 0 &&
+        (asprintf(&mpath, "%s/metrics.jsonl", dir) < 0 || burn_metrics_open(&metrics, mpath))) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         free(mpath);
         goto done;
@@ -172,19 +224,20 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     int schedule = burn_lambda_schedule_parse(cfg->loss_lambda_schedule);
     host_grad = burn_xmalloc((size_t)T * sizeof(float));
     burn_log("training stage %d: %lld updates (%lld epochs × %lld micro-batches / accum %d), "
-             "batch %d per rank, %d rank(s), run dir %s",
+             "batch %d per rank, %d rank(s) (global batch %d), run dir %s",
              (int)cfg->model_stage, (long long)total, (long long)cfg->train_epochs,
-             (long long)spe, accum, N, burn_world_size, dir);
+             (long long)spe, accum, N, burn_world_size, N * burn_world_size, dir);
 
     double t_start = burn_now(), t_last = t_start, wait_last = 0;
     double acc_loss = 0, acc_kl = 0, acc_fs = 0;
     int acc_n = 0;
     int64_t u = st.step, first_logged = 0;
     for (; u < stop; u++) {
+        burn_dist_fault_point(u);
         be->fill(m.params.grad, 0.0f, T);
         float lambda = (float)burn_lambda(schedule, u, total, cfg->loss_lambda_start,
                                           cfg->loss_lambda_end, cfg->loss_lambda_constant);
-        double step_loss = 0;
+        double step_loss = 0, step_kl = 0, step_fs = 0;
         for (int a = 0; a < accum; a++) {
             const burn_batch *b;
             if (burn_loader_next(loader, &b) != 0) {
@@ -211,9 +264,20 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 goto done;
             }
             step_loss += ss.loss / accum;
-            acc_kl += 0.5 * (ss.kl[0] + ss.kl[1]) / accum;
-            acc_fs += 0.5 * (ss.fs[0] + ss.fs[1]) / accum;
+            step_kl += 0.5 * (ss.kl[0] + ss.kl[1]) / accum;
+            step_fs += 0.5 * (ss.fs[0] + ss.fs[1]) / accum;
         }
+        /* once per update, after the last backward: the mean gradient over the ranks */
+        burn_dist_allreduce_grad(be, m.params.grad, adam_len);
+        if (burn_world_size > 1) { /* the logged values: averages over the global batch */
+            double sums[3] = {step_loss, step_kl, step_fs};
+            burn_dist_sum_host(sums, 3);
+            step_loss = sums[0] / burn_world_size;
+            step_kl = sums[1] / burn_world_size;
+            step_fs = sums[2] / burn_world_size;
+        }
+        acc_kl += step_kl;
+        acc_fs += step_fs;
         double norms[3];
         for (int g = 0; g < 3; g++) norms[g] = group_norm(be, &m.params, &groups[g], scratch) / accum;
         if (!isfinite(norms[0] + norms[1] + norms[2]) || cfg->train_debug) {
@@ -273,6 +337,16 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         }
     }
     (void)first_logged;
+    if (burn_world_size > 1) { /* every rank returns the path (the pipeline's stage 2 needs it) */
+        int64_t len = burn_rank == 0 && result->final_checkpoint
+                          ? (int64_t)strlen(result->final_checkpoint) + 1 : 0;
+        burn_dist_bcast_host(&len, sizeof len);
+        if (burn_rank != 0 && len > 0) {
+            free(result->final_checkpoint);
+            result->final_checkpoint = burn_xmalloc((size_t)len);
+        }
+        if (len > 0) burn_dist_bcast_host(result->final_checkpoint, (size_t)len);
+    }
     result->steps = st.step;
     if (burn_loader_bad_count(loader) > 0)
         burn_warn("%lld unreadable images were skipped", (long long)burn_loader_bad_count(loader));
