@@ -2,6 +2,7 @@
  * allocation. */
 #include "burn/check.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,19 +35,29 @@ const char *burn_errno_hint(int err) {
     }
 }
 
-static _Thread_local char *error_message;
+/* One message per thread, in a pthread key so a worker thread's last message is freed when
+ * the thread exits. */
+static pthread_key_t error_key;
+static pthread_once_t error_once = PTHREAD_ONCE_INIT;
+
+static void error_key_init(void) { pthread_key_create(&error_key, free); }
 
 void burn_error_set(const char *fmt, ...) {
+    pthread_once(&error_once, error_key_init);
     va_list ap;
     va_start(ap, fmt);
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
     va_end(ap);
-    free(error_message);
-    error_message = msg;
+    free(pthread_getspecific(error_key));
+    pthread_setspecific(error_key, msg);
 }
 
-const char *burn_error(void) { return error_message ? error_message : "unknown error"; }
+const char *burn_error(void) {
+    pthread_once(&error_once, error_key_init);
+    const char *msg = pthread_getspecific(error_key);
+    return msg ? msg : "unknown error";
+}
 
 void *burn_xmalloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);

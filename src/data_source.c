@@ -117,5 +117,7 @@ burn_source *burn_source_from_config(const burn_config *cfg, const char *split) 
         burn_error_set("data.source = %s: unknown source", src);
     }
     free(path);
+    if (s) s = burn_source_subset(s, train ? cfg->data_train_subset : cfg->data_val_subset,
+                                  (uint64_t)cfg->run_seed * 2 + (train ? 0 : 1));
     return s;
 }

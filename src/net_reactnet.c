@@ -11,6 +11,7 @@
  * packed xnor path. The straight-through estimators sit in RSign's backward (act_grad) and in
  * the weight binarisation's backward (weight_grad). Kept per block for backward: x (the
  * previous block's out), u1, a1, r1, z1, u2, a2, r2 and the BN batch statistics. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@ struct burn_reactnet_run {
     const burn_reactnet *net;
     const burn_backend *be;
     int N, act_grad, weight_grad, stage2;
+    int debug;          /* check every block's output for non-finite values */
     burn_conv2d stem_cv;
     burn_bn stem_bn;
     const float *input;
@@ -186,6 +188,22 @@ static int bn_fwd(burn_reactnet_run *r, const burn_params *ps, const burn_bn *bn
     return 0;
 }
 
+void burn_reactnet_set_debug(burn_reactnet_run *r, int on) { r->debug = on; }
+
+/* train.debug: -1 with burn_error() naming the tensor when x[n] holds a NaN or an Inf. */
+static int check_finite(burn_reactnet_run *r, const float *x, int64_t n, const char *what, int k) {
+    if (!r->debug) return 0;
+    float s;
+    r->be->sumsq(r->S[5], x, n);
+    r->be->download(&s, r->S[5], sizeof s);
+    if (isfinite(s)) return 0;
+    if (k >= 0)
+        burn_error_set("non-finite values in the output of student.blocks.%d (%s)", k, what);
+    else
+        burn_error_set("non-finite values in the student's %s", what);
+    return -1;
+}
+
 static void bconv_fwd(burn_reactnet_run *r, const burn_params *ps, const burn_bconv *cv,
                       float *y, const float *u, int w_idx, const void *wp, const float *alpha) {
     if (r->stage2)
@@ -202,7 +220,9 @@ int burn_reactnet_forward(burn_reactnet_run *r, const burn_params *ps, const flo
     r->input = x;
     burn_conv2d_forward(be, &r->stem_cv, r->stem_a, x, P(net->stem_conv));
     if (bn_fwd(r, ps, &r->stem_bn, net->stem_bn, r->stem_out, r->stem_mean, r->stem_istd,
-               r->stem_a, train))
+               r->stem_a, train) ||
+        check_finite(r, r->stem_out, (int64_t)N * r->stem_cv.O * r->stem_cv.Ho * r->stem_cv.Wo,
+                     "stem output", -1))
         return -1;
     const float *cur = r->stem_out;
     for (int k = 0; k < BURN_REACTNET_BLOCKS; k++) {
@@ -231,6 +251,7 @@ int burn_reactnet_forward(burn_reactnet_run *r, const burn_params *ps, const flo
         }
         if (B->halves == 2) burn_concat_forward(be, B->r2, r->S[6], r->S[7], N, B->C, B->C, hw);
         be->rprelu_forward(B->out, B->r2, P(d->rp2[0]), P(d->rp2[1]), P(d->rp2[2]), N, B->Co, hw);
+        if (check_finite(r, B->out, (int64_t)N * B->Co * hw, "rprelu2", k)) return -1;
         cur = B->out;
     }
     const rn_block *L = &r->b[BURN_REACTNET_BLOCKS - 1];
@@ -240,6 +261,7 @@ int burn_reactnet_forward(burn_reactnet_run *r, const burn_params *ps, const flo
         burn_linear_forward(be, &r->fc, r->feat, r->pooled, P(net->fc_weight), P(net->fc_bias));
         burn_relu_forward(be, r->feat, r->feat, (int64_t)N * F);
         *feature = r->feat;
+        if (check_finite(r, r->feat, (int64_t)N * F, "feature (fc + relu)", -1)) return -1;
     } else {
         *feature = r->pooled;
     }

@@ -87,6 +87,10 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     burn_loader *loader = NULL;
     burn_metrics metrics = {0};
     float *adam_m = NULL, *adam_v = NULL, *scratch = NULL, *host_grad = NULL, *dv[2] = {0};
+    if (cfg->train_debug) { /* every launch synchronised, every block output checked */
+        burn_debug_sync = 1;
+        burn_reactnet_set_debug(m.srun, 1);
+    }
     if (burn_model_load_teacher(&m, cfg->teacher_checkpoint) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         rc = 2;

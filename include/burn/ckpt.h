@@ -3,10 +3,12 @@
  * Contents: every tensor of the trainable registry under its name (weights, BN running
  * statistics), the Adam moments as flat tensors "optim.adam_m" and "optim.adam_v"
  * [trainable floats], and __metadata__: format "burn-ckpt-1", kind (burn | moco), step
- * (optimiser updates done), micro_step (micro-batches consumed: the data position), stage,
- * world_size (informational only: a checkpoint resumes on any number of ranks, since the
- * data position is global), the resolved config as INI text. Nothing else is needed to
- * resume bit for bit: every random number derives from (run.seed, position). */
+ * (optimiser updates done), micro_step (micro-batches consumed per rank: the data
+ * position), stage, world_size, and the resolved config as INI text. A checkpoint resumes on
+ * any number of ranks: with another world size, burn_dist_resume_update (dist.h) maps the
+ * position to the same fraction of the run using the saved world size, batch and accum.
+ * Nothing else is needed to resume bit for bit: every random number derives from (run.seed,
+ * position). */
 #ifndef BURN_CKPT_H
 #define BURN_CKPT_H
 

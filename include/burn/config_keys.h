@@ -48,6 +48,10 @@
             "evaluation split under root: class-folder tree, list file, or IDX images file")  \
     CFG_STR(data, val_labels, "t10k-labels-idx1-ubyte",                                         \
             "idx only: IDX labels file of the evaluation split, under root")                   \
+    CFG_INT(data, train_subset, 0, 0, 1000000000000,                                          \
+            "use a seeded random subset of this many training images (0: all)")                \
+    CFG_INT(data, val_subset, 0, 0, 1000000000000,                                            \
+            "use a seeded random subset of this many evaluation images (0: all)")              \
     CFG_INT(data, image_size, 224, 8, 4096, "side of the network's input crops (pixels)")      \
     CFG_INT(data, views, 2, 1, 2, "augmented views per training image (BURN uses 2)")          \
     CFG_INT(data, workers, 4, 0, 256,                                                          \
@@ -141,6 +145,30 @@
     CFG_INT(eval, batch_size, 256, 1, 1048576, "images per batch for feature extraction")     \
     CFG_INT(eval, knn_k, 20, 1, 100000, "k-NN: neighbours that vote (20 and 200 are common)") \
     CFG_FLOAT(eval, knn_temperature, 0.07, 1e-4, 100, "k-NN: vote weight exp(similarity / T)") \
+    CFG_INT(moco, epochs, 800, 1, 100000, "MoCo v2 teacher pretraining: epochs (SPEC §8: 800)") \
+    CFG_INT(moco, batch_size, 256, 2, 1048576, "MoCo: images per step (two views each)")       \
+    CFG_FLOAT(moco, lr, 0.03, 0.0, 100.0,                                                      \
+              "MoCo: SGD learning rate for a batch of 256; used as lr * batch_size / 256")     \
+    CFG_FLOAT(moco, momentum, 0.9, 0.0, 0.999999, "MoCo: SGD momentum")                        \
+    CFG_FLOAT(moco, weight_decay, 1e-4, 0.0, 1.0, "MoCo: SGD L2 weight decay (all parameters)") \
+    CFG_FLOAT(moco, ema, 0.999, 0.0, 1.0,                                                      \
+              "MoCo: key-encoder momentum m: k = m*k + (1-m)*q after every step")              \
+    CFG_INT(moco, queue, 65536, 1, 100000000, "MoCo: keys in the queue (negatives per query)") \
+    CFG_FLOAT(moco, temperature, 0.2, 0.0001, 100.0, "MoCo: InfoNCE temperature tau")          \
+    CFG_INT(moco, dim, 128, 1, 65536,                                                          \
+            "MoCo: projection output width (head: Linear F->F, ReLU, Linear F->dim)")          \
+    CFG_FLOAT(moco, warmup_epochs, 0.0, 0.0, 100000.0,                                         \
+              "MoCo: linear warm-up from 0 before the cosine schedule (MoCo v2: none)")        \
+    CFG_INT(moco, ckpt_every, 10, 0, 1000000,                                                  \
+            "MoCo: write the checkpoint every N epochs (0: only at the end)")                  \
+    CFG_INT(moco, max_steps, 0, 0, 1000000000000,                                              \
+            "MoCo: stop after this many steps (0: all epochs); the schedule keeps its length") \
+    CFG_ENUM(dist, sync_bn, "heads", "heads|all",                                             \
+             "data parallel: global-batch BN statistics in the heads only (BURN), or in all BN") \
+    CFG_FLOAT(dist, bucket_mb, 25.0, 0.001, 4096.0,                                            \
+              "data parallel: gradient all-reduce bucket size in MiB")                         \
+    CFG_FLOAT(dist, timeout, 600.0, 1.0, 86400.0,                                              \
+              "data parallel: seconds a collective may wait for the other ranks, then stop")   \
     CFG_INT(log, every, 10, 1, 1000000000, "print a progress line every N optimiser steps")    \
     CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")
 

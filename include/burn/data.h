@@ -109,6 +109,9 @@ static inline int64_t burn_source_count(const burn_source *s) { return s->count;
 static inline int burn_source_label(const burn_source *s, int64_t i) { return s->labels[i]; }
 int burn_source_load(const burn_source *s, int64_t i, burn_image *img); /* range-checked */
 void burn_source_free(burn_source *s);
+/* A seeded random subset of n images of `inner` (which it takes over), in index order; inner
+ * itself when n <= 0 or n >= its count (data.train_subset, data.val_subset). */
+burn_source *burn_source_subset(burn_source *inner, int64_t n, uint64_t seed);
 
 /* Limits from data.max_image_bytes / data.max_image_pixels. */
 burn_image_limits burn_image_limits_from_config(const burn_config *cfg);

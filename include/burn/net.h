@@ -26,6 +26,8 @@ typedef struct burn_reactnet_run burn_reactnet_run;
 burn_reactnet_run *burn_reactnet_run_new(const burn_reactnet *net, const burn_backend *be,
                                          int N, int act_grad, int weight_grad);
 void burn_reactnet_run_free(burn_reactnet_run *r);
+/* train.debug: check every block's output for NaN/Inf in forward (the error names the block). */
+void burn_reactnet_set_debug(burn_reactnet_run *r, int on);
 /* Stage 2: binarise and pack the current weights (α, sign bits). Call after every change of
  * the weights (optimiser step, load) and before forward; a no-op in stage 1. */
 void burn_reactnet_prepare(burn_reactnet_run *r, const burn_params *ps);
@@ -54,6 +56,27 @@ void burn_resnet_run_free(burn_resnet_run *r);
 /* feature[N, feature_dim] written by the caller-provided pointer (backend memory). */
 void burn_resnet_forward_eval(burn_resnet_run *r, const burn_params *ps, const float *x,
                               float *feature);
+
+/* ==== trainable ResNet (src/net_resnet_train.c), for MoCo v2 pretraining of the teacher ====
+ * Train mode: batch-statistics BN with running-statistics update (in ps), every activation
+ * kept for backward; eval mode: running statistics (the same result as
+ * burn_resnet_forward_eval). The registry must hold the net's tensors as TRAINABLE
+ * (burn_resnet_register with trainable = 1). */
+typedef struct burn_resnet_train_run burn_resnet_train_run;
+/* Activations and scratch for batches of N; NULL with burn_error() when a layer cannot be
+ * built for this size. */
+burn_resnet_train_run *burn_resnet_train_run_new(const burn_resnet *net, const burn_backend *be,
+                                                 int N);
+void burn_resnet_train_run_free(burn_resnet_train_run *r);
+/* feature[N, feature_dim] (inside the run, valid until the next forward) from x[N, 3, S, S]
+ * (kept by pointer: must stay valid until backward). -1 with burn_error() only for BN with a
+ * single value per channel in train mode. */
+int burn_resnet_train_forward(burn_resnet_train_run *r, const burn_params *ps, const float *x,
+                              int train, const float **feature);
+/* After a train-mode forward, from dfeature[N, feature_dim]: parameter gradients accumulate
+ * into ps->grad; dx[N, 3, S, S] is written (NULL: not computed). */
+void burn_resnet_train_backward(burn_resnet_train_run *r, burn_params *ps, const float *dfeature,
+                                float *dx);
 
 #ifdef __cplusplus
 }
