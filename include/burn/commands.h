@@ -13,5 +13,6 @@ int cmd_pipeline(int argc, char **argv); /* src/cmd_train.c */
 int cmd_eval(int argc, char **argv);    /* src/cmd_eval.c */
 int cmd_selftest(int argc, char **argv); /* src/cmd_selftest.c */
 int cmd_prepare_fashion_mnist(int argc, char **argv); /* src/data_prepare.c */
+int cmd_pretrain_teacher(int argc, char **argv); /* src/cmd_pretrain.c */
 
 #endif
