@@ -36,7 +36,9 @@ const char *burn_errno_hint(int err) {
 }
 
 /* One message per thread, in a pthread key so a worker thread's last message is freed when
- * the thread exits. */
+ * the thread exits; the thread-local copy of the pointer keeps the main thread's message
+ * reachable until the process ends (LeakSanitizer does not look into pthread keys). */
+static _Thread_local char *error_message;
 static pthread_key_t error_key;
 static pthread_once_t error_once = PTHREAD_ONCE_INIT;
 
@@ -51,6 +53,7 @@ void burn_error_set(const char *fmt, ...) {
     va_end(ap);
     free(pthread_getspecific(error_key));
     pthread_setspecific(error_key, msg);
+    error_message = msg;
 }
 
 const char *burn_error(void) {

@@ -150,11 +150,13 @@ int burn_args_config(const burn_args *a, burn_config *cfg) {
     const char *path = burn_arg(a, "--config");
     if (path && burn_config_load(cfg, path) != 0) {
         fprintf(stderr, "%s: %s\n", a->prog, burn_error());
+        burn_config_free(cfg); /* idempotent: callers may free again */
         return BURN_EXIT_USAGE;
     }
     for (int i = 0; i < a->n; i++)
         if (strcmp(a->names[i], "--set") == 0 && burn_config_set(cfg, a->values[i]) != 0) {
             fprintf(stderr, "%s: %s\n", a->prog, burn_error());
+            burn_config_free(cfg);
             return BURN_EXIT_USAGE;
         }
     const char *device = burn_arg(a, "--device");
@@ -165,6 +167,7 @@ int burn_args_config(const burn_args *a, burn_config *cfg) {
         free(assign);
         if (rc != 0) {
             fprintf(stderr, "%s: --device %s: not one of auto|cpu|cuda\n", a->prog, device);
+            burn_config_free(cfg);
             return BURN_EXIT_USAGE;
         }
     }
