@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "burn/bconv.h"
+#include "burn/buffers.h"
 #include "burn/check.h"
 #include "burn/layers.h"
 #include "burn/net.h"
@@ -50,25 +51,12 @@ struct burn_reactnet_run {
     void *ws;
     float *S[NSCRATCH]; /* scratch, each the size of the largest activation */
     float *dwb;         /* stage 2: ∂L/∂W_b of one conv */
-    int nalloc, cap;
-    void **allocs;
+    burn_buffers mem; /* every buffer above */
 };
-
-static void *ralloc(burn_reactnet_run *r, size_t bytes) {
-    if (r->nalloc == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 128;
-        r->allocs = burn_xrealloc(r->allocs, sizeof(void *) * (size_t)r->cap);
-    }
-    void *p = r->be->alloc(bytes ? bytes : 4);
-    r->allocs[r->nalloc++] = p;
-    return p;
-}
-static float *fbuf(burn_reactnet_run *r, int64_t n) { return ralloc(r, (size_t)n * sizeof(float)); }
 
 void burn_reactnet_run_free(burn_reactnet_run *r) {
     if (!r) return;
-    for (int i = 0; i < r->nalloc; i++) r->be->free(r->allocs[i]);
-    free(r->allocs);
+    burn_buffers_free(&r->mem);
     free(r);
 }
 
@@ -77,6 +65,7 @@ burn_reactnet_run *burn_reactnet_run_new(const burn_reactnet *net, const burn_ba
     burn_reactnet_run *r = burn_xcalloc(1, sizeof *r);
     r->net = net;
     r->be = be;
+    r->mem.be = be;
     r->N = N;
     r->act_grad = act_grad;
     r->weight_grad = weight_grad;
@@ -111,47 +100,47 @@ burn_reactnet_run *burn_reactnet_run_new(const burn_reactnet *net, const burn_ba
         size_t w3 = be->bconv_workspace_bytes(&B->cv3), w1 = be->bconv_workspace_bytes(&B->cv1);
         if (w3 > ws) ws = w3;
         if (w1 > ws) ws = w1;
-        B->u1 = fbuf(r, n_in);
-        B->a1 = fbuf(r, n_mid);
-        B->r1 = fbuf(r, n_mid);
-        B->z1 = fbuf(r, n_mid);
-        B->u2 = fbuf(r, n_mid);
+        B->u1 = burn_buffers_floats(&r->mem, n_in);
+        B->a1 = burn_buffers_floats(&r->mem, n_mid);
+        B->r1 = burn_buffers_floats(&r->mem, n_mid);
+        B->z1 = burn_buffers_floats(&r->mem, n_mid);
+        B->u2 = burn_buffers_floats(&r->mem, n_mid);
         for (int h = 0; h < B->halves; h++) {
-            B->a2[h] = fbuf(r, n_mid);
-            B->mean2[h] = fbuf(r, B->C);
-            B->istd2[h] = fbuf(r, B->C);
+            B->a2[h] = burn_buffers_floats(&r->mem, n_mid);
+            B->mean2[h] = burn_buffers_floats(&r->mem, B->C);
+            B->istd2[h] = burn_buffers_floats(&r->mem, B->C);
         }
-        B->r2 = fbuf(r, n_out);
-        B->out = fbuf(r, n_out);
-        B->mean1 = fbuf(r, B->C);
-        B->istd1 = fbuf(r, B->C);
+        B->r2 = burn_buffers_floats(&r->mem, n_out);
+        B->out = burn_buffers_floats(&r->mem, n_out);
+        B->mean1 = burn_buffers_floats(&r->mem, B->C);
+        B->istd1 = burn_buffers_floats(&r->mem, B->C);
         if (r->stage2) {
             int64_t K3 = (int64_t)B->C * 9;
-            B->wp3 = ralloc(r, burn_bconv_packed_bytes(&B->cv3));
-            B->alpha3 = fbuf(r, B->C);
-            B->wb3 = fbuf(r, (int64_t)B->C * K3);
+            B->wp3 = burn_buffers_alloc(&r->mem, burn_bconv_packed_bytes(&B->cv3));
+            B->alpha3 = burn_buffers_floats(&r->mem, B->C);
+            B->wb3 = burn_buffers_floats(&r->mem, (int64_t)B->C * K3);
             if ((int64_t)B->C * K3 > max_ok) max_ok = (int64_t)B->C * K3;
             for (int h = 0; h < B->halves; h++) {
-                B->wp1[h] = ralloc(r, burn_bconv_packed_bytes(&B->cv1));
-                B->alpha1[h] = fbuf(r, B->C);
-                B->wb1[h] = fbuf(r, (int64_t)B->C * B->C);
+                B->wp1[h] = burn_buffers_alloc(&r->mem, burn_bconv_packed_bytes(&B->cv1));
+                B->alpha1[h] = burn_buffers_floats(&r->mem, B->C);
+                B->wb1[h] = burn_buffers_floats(&r->mem, (int64_t)B->C * B->C);
             }
         }
     }
     int F = net->feature_dim, hw_last = net->blocks[BURN_REACTNET_BLOCKS - 1].out_hw;
     (void)hw_last;
     if (net->cfg.feature_fc && burn_linear_init(&r->fc, N, F, F)) goto fail;
-    r->stem_a = fbuf(r, (int64_t)N * c0 * hw0 * hw0);
-    r->stem_out = fbuf(r, (int64_t)N * c0 * hw0 * hw0);
-    r->stem_mean = fbuf(r, c0);
-    r->stem_istd = fbuf(r, c0);
-    r->pooled = fbuf(r, (int64_t)N * F);
-    r->feat = fbuf(r, (int64_t)N * F);
-    r->dfc = fbuf(r, (int64_t)N * F);
-    r->bn_stats = ralloc(r, 2 * sizeof(double) * (size_t)max_c);
-    r->ws = ralloc(r, ws);
-    for (int i = 0; i < NSCRATCH; i++) r->S[i] = fbuf(r, max_act);
-    if (r->stage2) r->dwb = fbuf(r, max_ok);
+    r->stem_a = burn_buffers_floats(&r->mem, (int64_t)N * c0 * hw0 * hw0);
+    r->stem_out = burn_buffers_floats(&r->mem, (int64_t)N * c0 * hw0 * hw0);
+    r->stem_mean = burn_buffers_floats(&r->mem, c0);
+    r->stem_istd = burn_buffers_floats(&r->mem, c0);
+    r->pooled = burn_buffers_floats(&r->mem, (int64_t)N * F);
+    r->feat = burn_buffers_floats(&r->mem, (int64_t)N * F);
+    r->dfc = burn_buffers_floats(&r->mem, (int64_t)N * F);
+    r->bn_stats = burn_buffers_alloc(&r->mem, 2 * sizeof(double) * (size_t)max_c);
+    r->ws = burn_buffers_alloc(&r->mem, ws);
+    for (int i = 0; i < NSCRATCH; i++) r->S[i] = burn_buffers_floats(&r->mem, max_act);
+    if (r->stage2) r->dwb = burn_buffers_floats(&r->mem, max_ok);
     return r;
 fail:
     burn_reactnet_run_free(r);

@@ -15,6 +15,7 @@
  * (G0 the block output's, G1 BN inputs', G2 the main path's input, G3 the shortcut's). */
 #include <stdlib.h>
 
+#include "burn/buffers.h"
 #include "burn/check.h"
 #include "burn/layers.h"
 #include "burn/net.h"
@@ -43,27 +44,12 @@ struct burn_resnet_train_run {
     float *feature;
     double *bn_stats;   /* [2·max C] scratch of every BN */
     float *G[4];        /* scratch, each the size of the largest activation */
-    int nalloc, cap;
-    void **allocs;
+    burn_buffers mem; /* every buffer above */
 };
-
-static void *ralloc(burn_resnet_train_run *r, size_t bytes) {
-    if (r->nalloc == r->cap) {
-        r->cap = r->cap ? 2 * r->cap : 128;
-        r->allocs = burn_xrealloc(r->allocs, sizeof(void *) * (size_t)r->cap);
-    }
-    void *p = r->be->alloc(bytes ? bytes : 4);
-    r->allocs[r->nalloc++] = p;
-    return p;
-}
-static float *fbuf(burn_resnet_train_run *r, int64_t n) {
-    return ralloc(r, (size_t)n * sizeof(float));
-}
 
 void burn_resnet_train_run_free(burn_resnet_train_run *r) {
     if (!r) return;
-    for (int i = 0; i < r->nalloc; i++) r->be->free(r->allocs[i]);
-    free(r->allocs);
+    burn_buffers_free(&r->mem);
     free(r);
 }
 
@@ -78,10 +64,10 @@ static int unit_init(burn_resnet_train_run *r, rt_unit *u, int cin, int hw, int 
         burn_bn_init(&u->bn, r->N, cout, u->cv.Ho * u->cv.Wo))
         return -1;
     int64_t n = out_numel(&u->cv);
-    u->a = fbuf(r, n);
-    u->y = keep_y ? fbuf(r, n) : NULL;
-    u->mean = fbuf(r, cout);
-    u->istd = fbuf(r, cout);
+    u->a = burn_buffers_floats(&r->mem, n);
+    u->y = keep_y ? burn_buffers_floats(&r->mem, n) : NULL;
+    u->mean = burn_buffers_floats(&r->mem, cout);
+    u->istd = burn_buffers_floats(&r->mem, cout);
     if (n > *max_act) *max_act = n;
     if ((int64_t)r->N * cin * hw * hw > *max_act) *max_act = (int64_t)r->N * cin * hw * hw;
     if (cout > *max_c) *max_c = cout;
@@ -93,6 +79,7 @@ burn_resnet_train_run *burn_resnet_train_run_new(const burn_resnet *net, const b
     burn_resnet_train_run *r = burn_xcalloc(1, sizeof *r);
     r->net = net;
     r->be = be;
+    r->mem.be = be;
     r->N = N;
     int S = net->cfg.image_size, c0 = net->stem_channels, small = net->cfg.small_input;
     int64_t max_act = 0;
@@ -103,7 +90,7 @@ burn_resnet_train_run *burn_resnet_train_run_new(const burn_resnet *net, const b
     if (!small) {
         if (burn_maxpool2d_init(&r->maxpool, N, c0, net->stem_hw, net->stem_hw, 3, 2, 1))
             goto fail;
-        r->pooled_stem = fbuf(r, (int64_t)N * c0 * r->maxpool.Ho * r->maxpool.Wo);
+        r->pooled_stem = burn_buffers_floats(&r->mem, (int64_t)N * c0 * r->maxpool.Ho * r->maxpool.Wo);
     }
     for (int k = 0; k < net->nblocks; k++) {
         const burn_resnet_block *d = &net->blocks[k];
@@ -123,9 +110,9 @@ burn_resnet_train_run *burn_resnet_train_run_new(const burn_resnet *net, const b
             fail = unit_init(r, &B->down, d->cin, i, d->cout, 1, d->stride, 0, 0, &max_act, &max_c);
         if (fail) goto fail;
     }
-    r->feature = fbuf(r, (int64_t)N * net->feature_dim);
-    r->bn_stats = ralloc(r, 2 * sizeof(double) * (size_t)max_c);
-    for (int g = 0; g < 4; g++) r->G[g] = fbuf(r, max_act);
+    r->feature = burn_buffers_floats(&r->mem, (int64_t)N * net->feature_dim);
+    r->bn_stats = burn_buffers_alloc(&r->mem, 2 * sizeof(double) * (size_t)max_c);
+    for (int g = 0; g < 4; g++) r->G[g] = burn_buffers_floats(&r->mem, max_act);
     return r;
 fail:
     burn_resnet_train_run_free(r);
