@@ -3,6 +3,7 @@
 #pragma once
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
+#include <cudnn.h> // before check.h, which then defines CUDNN_CHECK
 #include <stdint.h>
 
 #include "burn/check.h"
@@ -11,6 +12,7 @@
 extern "C" {
 extern cudaStream_t burn_stream;   // the backend's compute stream
 extern cublasHandle_t burn_cublas; // bound to burn_stream
+extern cudnnHandle_t burn_cudnn;   // bound to burn_stream (FP convolutions)
 extern int burn_debug_sync;        // train.debug: synchronise after every launch
 }
 

@@ -38,5 +38,17 @@ void bench_report(const char *bench, const char *device, const char *binary_name
 
 /* Subcommands (one file each in tools/bench/). argc/argv after the subcommand name. */
 int bench_blas(int argc, char **argv);
+int bench_loss(int argc, char **argv); /* bench_loss.c: fused vs unfused BURN loss */
+int bench_gemm(int argc, char **argv); /* bench_gemm.c: xnor GEMM vs FP GEMMs */
+int bench_conv(int argc, char **argv); /* bench_conv.c: binary conv layer vs FP conv layer */
+
+/* bench_gemm.c: medians of fb(ctx) (the reference) and then fa(ctx) (the binary kernel),
+ * each over `repeats` back-to-back runs after `warmup` runs. On the CPU a 0.15 s pause comes
+ * between the two: OpenBLAS's idle workers spin for ~0.1 s after a call, and fa would share
+ * its cores with them. */
+void bench_median_pair(void (*fa)(void *), void (*fb)(void *), void *ctx, const burn_backend *be,
+                       int warmup, int repeats, double *ta, double *tb);
+int bench_data(int argc, char **argv); /* bench_data.c: decode + augment throughput */
+int bench_allreduce(int argc, char **argv); /* bench_allreduce.c: gradient all-reduce (mpirun) */
 
 #endif

@@ -13,6 +13,11 @@ static const struct {
     const char *summary;
 } benches[] = {
     {"blas", bench_blas, "FP32 GEMM of the backend (OpenBLAS / cuBLAS) at ReActNet-A shapes"},
+    {"loss", bench_loss, "fused BURN loss (KL + FS, both gradients) vs the unfused reference"},
+    {"gemm", bench_gemm, "xnor-popcount GEMM vs SGEMM (and FP16/INT8 on CUDA), ReActNet-A shapes"},
+    {"conv", bench_conv, "binary conv layer (packing included) vs the FP conv layer"},
+    {"data", bench_data, "decoded + augmented images/s (JPEG at 224, PNG at 32), vs PIL"},
+    {"allreduce", bench_allreduce, "gradient all-reduce bus bandwidth, step share (under mpirun)"},
 };
 
 int main(int argc, char **argv) {
