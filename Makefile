@@ -3,6 +3,7 @@
 #   make test       install dependencies, build, run every test, print a summary line
 #   make demo       the BURN pipeline on Fashion-MNIST, with a k-NN table (runs/demo/)
 #   make test-sanitize  the CPU tests under ASan + UBSan
+#   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS (60) each (needs clang)
 #   make test-gpu   tests/gpu alone (each test prints "skipped: no CUDA device" without one)
 #   make clean
 # Options: CUDA=0 builds without CUDA even when found; BUILD=dir puts objects elsewhere and
@@ -22,8 +23,16 @@ CFLAGS    ?= -O2 -g
 ifeq ($(SANITIZE),1)
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
+# FUZZ=1: clang, libFuzzer coverage instrumentation + ASan + UBSan (make fuzz; own build tree)
+ifeq ($(FUZZ),1)
+  CC      := clang
+  CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+# clang ignores "#pragma GCC target": the AVX-512 kernel (run only after a CPU check) gets flags
+$(BUILD)/src/cpu/xnor_gemm_avx512.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-mavx512f -mavx512bw \
+    -mavx512vl -mavx512dq -mavx512vpopcntdq -mavx2 -mfma -mpopcnt)
 # stb_image_write shifts signed ints in its JPEG writer (third-party code, harmless on gcc)
-$(BUILD)/src/data_image.o: CFLAGS += $(if $(filter 1,$(SANITIZE)),-fno-sanitize=shift)
+$(BUILD)/src/data_image.o: CFLAGS += $(if $(filter 1,$(SANITIZE) $(FUZZ)),-fno-sanitize=shift)
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing -pthread \
              -Iinclude -I/usr/include/cjson -I/usr/include/stb -MMD -MP \
              -DBURN_GIT_REV=\"$(GIT_REV)\"
@@ -82,8 +91,8 @@ GPU_TEST_C := $(wildcard tests/gpu/*.c)
 TEST_BIN  := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 GPU_TEST_BIN := $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/tests/gpu/%)
 
-.PHONY: all deps detect test test-gpu test-sanitize test-bins clean demo
-all: detect $(BIN)/burn_gpu $(BIN)/burn_bench
+.PHONY: all deps detect test test-gpu test-sanitize test-bins clean demo fuzz fuzz-bins
+all: detect $(BIN)/burn_gpu $(BIN)/burn_bench $(BIN)/burn_infer $(BIN)/infer_example
 
 detect:
 	@echo "burn build: MPI $(call mark,$(HAVE_MPI))  nvcc $(call mark,$(HAVE_NVCC))  cuBLAS $(call mark,$(HAVE_CUBLAS))  cuDNN $(call mark,$(HAVE_CUDNN))  NCCL $(call mark,$(HAVE_NCCL))  ->  CUDA backend $(if $(WITH_CUDA),on (sm_$(subst $() $(),/sm_,$(CUDA_ARCHS))),off)"
@@ -117,8 +126,15 @@ $(BIN)/burn_bench: $(BENCH_C:%.c=$(BUILD)/%.o) $(BUILD)/libburn.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
+# the CPU inference runtime's CLI and its minimal example (include/burn/infer.h)
+$(BIN)/burn_infer $(BIN)/infer_example: $(BIN)/%: $(BUILD)/tools/%.o $(BUILD)/libburn.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/tests/test_infer: $(BIN)/burn_infer # runs it (BURN_INFER)
+
 # tests that run the programs find them through BURN_GPU / BURN_BENCH
-TEST_FLAGS := -Itests -DBURN_GPU='"$(BIN)/burn_gpu"' -DBURN_BENCH='"$(BIN)/burn_bench"'
+TEST_FLAGS := -Itests -DBURN_GPU='"$(BIN)/burn_gpu"' -DBURN_BENCH='"$(BIN)/burn_bench"' \
+              -DBURN_INFER='"$(BIN)/burn_infer"'
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libburn.a $(BIN)/burn_gpu
 	@mkdir -p $(dir $@)
@@ -160,11 +176,32 @@ test-sanitize:
 	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash tests/run.sh $(SAN_BUILD)/tests/test_dist
 
+# libFuzzer targets (tests/fuzz/): the safetensors reader, the config parser, the IDX reader,
+# the list-file parser and the image decoder, each run FUZZ_SECONDS from its seed corpus.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_C       := $(wildcard tests/fuzz/*.c)
+# the library without what the targets never reach and clang 14 cannot compile (_Float16)
+FUZZ_LIB_OBJ := $(filter-out $(BUILD)/src/cpu/xnor_gemm_ref.o,$(LIB_OBJ))
+$(BUILD)/libburn_fuzz.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+fuzz-bins: $(FUZZ_C:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libburn_fuzz.a
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer -Itests/fuzz $< $(BUILD)/libburn_fuzz.a -o $@ $(LDLIBS)
+fuzz:
+	@bash tools/install-deps.sh fuzz
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) BIN=$(FUZZ_BUILD) CUDA=0 FUZZ=1 fuzz-bins
+	@bash tests/fuzz/run.sh $(FUZZ_BUILD)/fuzz $(FUZZ_SECONDS)
+
 test-gpu:
 	@$(MAKE) --no-print-directory all $(GPU_TEST_BIN)
 	@bash tests/run.sh $(GPU_TEST_BIN)
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD) burn_gpu burn_bench
+	rm -rf $(BUILD) $(SAN_BUILD) burn_gpu burn_bench burn_infer infer_example
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

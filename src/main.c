@@ -27,6 +27,7 @@ static const struct command {
     {"prepare-fashion-mnist", cmd_prepare_fashion_mnist,
      "write Fashion-MNIST (Debian package) as an ImageFolder tree of PNG files"},
     {"eval", cmd_eval, "evaluate frozen features: eval knn (weighted k-NN top-1)"},
+    {"export", cmd_export, "export --packed: the stage-2 student, bit-packed, for burn_infer"},
     {"selftest", cmd_selftest, "one BURN step vs PyTorch (and vs the CPU): trust a backend"},
     {"info", cmd_info, "build features, backends and devices of this binary"},
     {"summary", cmd_summary, "per-layer table of the configured networks (params, MACs, memory)"},

@@ -14,6 +14,8 @@ debs=(
     libstb-dev             # image decoding
     dataset-fashion-mnist  # IDX files for tools/prepare_fashion_mnist.sh (demo data)
 )
+# `install-deps.sh fuzz` (make fuzz): clang and its libFuzzer runtime too; make test needs neither
+if [ "${1:-}" = fuzz ]; then debs+=(clang libclang-rt-dev); fi
 py_modules=(numpy safetensors matplotlib)   # interop test, tools/plot_metrics.py
 
 missing=()

@@ -11,6 +11,7 @@ int cmd_summary(int argc, char **argv); /* src/cmd_summary.c */
 int cmd_train(int argc, char **argv);   /* src/cmd_train.c */
 int cmd_pipeline(int argc, char **argv); /* src/cmd_train.c */
 int cmd_eval(int argc, char **argv);    /* src/cmd_eval.c */
+int cmd_export(int argc, char **argv);  /* src/cmd_export.c */
 int cmd_selftest(int argc, char **argv); /* src/cmd_selftest.c */
 int cmd_prepare_fashion_mnist(int argc, char **argv); /* src/data_prepare.c */
 int cmd_pretrain_teacher(int argc, char **argv); /* src/cmd_pretrain.c */

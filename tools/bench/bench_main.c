@@ -18,6 +18,7 @@ static const struct {
     {"conv", bench_conv, "binary conv layer (packing included) vs the FP conv layer"},
     {"data", bench_data, "decoded + augmented images/s (JPEG at 224, PNG at 32), vs PIL"},
     {"allreduce", bench_allreduce, "gradient all-reduce bus bandwidth, step share (under mpirun)"},
+    {"infer", bench_infer, "packed inference runtime vs FP32 eval forward, ReActNet-A 224"},
 };
 
 int main(int argc, char **argv) {
