@@ -1,10 +1,11 @@
-/* ckpt.c — training checkpoints: atomic save with rotation, newest-valid lookup, strict
- * restore of parameters, optimiser moments and position. */
+/* ckpt.c — training checkpoints: atomic save with rotation (never of non-finite values),
+ * newest-valid lookup, strict restore of parameters, optimiser moments and position. */
 #include "burn/ckpt.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,17 @@ int burn_ckpt_save(const char *dir, const burn_params *ps, const float *adam_m,
     float *host = burn_xmalloc((size_t)(ps->total ? ps->total : 1) * sizeof(float));
     float *hm = NULL, *hv = NULL;
     burn_params_download(ps, host);
+    /* A diverged run (e.g. BN running statistics overflowing while the loss stays finite)
+     * must not replace a good checkpoint with one that --resume would refuse. */
+    for (int i = 0; i < ps->n; i++)
+        for (int64_t k = 0; k < ps->p[i].numel; k++)
+            if (!isfinite(host[ps->p[i].offset + k])) {
+                burn_error_set("%s: not written: tensor '%s' holds a non-finite value at element "
+                               "%lld (the run diverged; the previous checkpoints are intact)",
+                               dir, ps->p[i].name, (long long)k);
+                free(host);
+                return -1;
+            }
     burn_st_writer w;
     burn_st_writer_init(&w);
     burn_params_add_to_writer(ps, &w, "", host);
@@ -81,6 +93,15 @@ int burn_ckpt_save(const char *dir, const burn_params *ps, const float *adam_m,
         hv = burn_xmalloc((size_t)(ps->trainable ? ps->trainable : 1) * sizeof(float));
         ps->be->download(hm, adam_m, (size_t)ps->trainable * sizeof(float));
         ps->be->download(hv, adam_v, (size_t)ps->trainable * sizeof(float));
+        for (int64_t k = 0; k < ps->trainable; k++)
+            if (!isfinite(hm[k]) || !isfinite(hv[k])) {
+                burn_error_set("%s: not written: tensor 'optim.adam_%c' holds a non-finite value "
+                               "at element %lld (the run diverged; the previous checkpoints are "
+                               "intact)", dir, isfinite(hm[k]) ? 'v' : 'm', (long long)k);
+                burn_st_writer_free(&w);
+                free(host), free(hm), free(hv);
+                return -1;
+            }
         burn_st_add(&w, "optim.adam_m", BURN_F32, 1, flat, hm);
         burn_st_add(&w, "optim.adam_v", BURN_F32, 1, flat, hv);
     }

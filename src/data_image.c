@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,65 @@
 #include "burn/check.h"
 #include "burn/data.h"
 #include "data_internal.h"
+
+/* stb_image 2.27 assert()s on some corrupt JPEGs (stbi__jpeg_huff_decode; found by
+ * tests/fuzz/fuzz_image): an assert must not abort a training run. While burn decodes, a
+ * failed stb assertion jumps back to the decode call, which frees what stb had allocated
+ * (tracked through STBI_MALLOC / STBI_REALLOC / STBI_FREE) and reports a corrupt file.
+ * Per thread: the loader's workers decode in parallel. */
+typedef struct stb_guard {
+    jmp_buf env;
+    void **live; /* stb's allocations not yet freed */
+    int n, cap;
+} stb_guard;
+static _Thread_local stb_guard stb_g;
+static _Thread_local int stb_guarded;
+
+static void stb_track(void *p) {
+    if (stb_g.n == stb_g.cap) {
+        stb_g.cap = stb_g.cap ? 2 * stb_g.cap : 16;
+        stb_g.live = burn_xrealloc(stb_g.live, (size_t)stb_g.cap * sizeof(void *));
+    }
+    stb_g.live[stb_g.n++] = p;
+}
+
+static void stb_untrack(void *p) {
+    for (int i = 0; i < stb_g.n; i++)
+        if (stb_g.live[i] == p) {
+            stb_g.live[i] = stb_g.live[--stb_g.n];
+            return;
+        }
+}
+
+static void *stb_malloc(size_t n) {
+    void *p = malloc(n);
+    if (p && stb_guarded) stb_track(p);
+    return p;
+}
+
+static void *stb_realloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    if (q && stb_guarded) {
+        if (p) stb_untrack(p);
+        stb_track(q);
+    }
+    return q;
+}
+
+static void stb_free(void *p) {
+    if (p && stb_guarded) stb_untrack(p);
+    free(p);
+}
+
+static void stb_assert_failed(void) {
+    if (stb_guarded) longjmp(stb_g.env, 1);
+    abort(); /* outside a guarded decode (cannot happen: stb asserts only while decoding) */
+}
+
+#define STBI_MALLOC(n) stb_malloc(n)
+#define STBI_REALLOC(p, n) stb_realloc(p, n)
+#define STBI_FREE(p) stb_free(p)
+#define STBI_ASSERT(x) ((x) ? (void)0 : stb_assert_failed())
 
 /* stb is third-party code: keep its warnings out of burn's build. Only the two formats the
  * data pipeline accepts are compiled in; files are read by burn (size checked), not stdio. */
@@ -50,8 +110,87 @@ void burn_image_free(burn_image *img) {
     memset(img, 0, sizeof *img);
 }
 
+/* stbi_load_from_memory to RGB under the assertion guard; NULL with *asserted = 1 when stb's
+ * own consistency check failed (everything it had allocated is freed). */
+static uint8_t *stb_load_guarded(const uint8_t *data, int n, int *w, int *h, int *asserted) {
+    int comp = 0;
+    *asserted = 0;
+    if (setjmp(stb_g.env)) {
+        stb_guarded = 0;
+        for (int i = 0; i < stb_g.n; i++) free(stb_g.live[i]);
+        free(stb_g.live);
+        memset(&stb_g, 0, sizeof stb_g);
+        *asserted = 1;
+        return NULL;
+    }
+    stb_guarded = 1;
+    /* req_comp 3: gray -> RGB (replicated), alpha dropped (as PIL's convert("RGB")) */
+    uint8_t *pix = stbi_load_from_memory(data, n, w, h, &comp, 3);
+    stb_guarded = 0;
+    free(stb_g.live); /* what stb still holds (the pixels) is the caller's now */
+    memset(&stb_g, 0, sizeof stb_g);
+    return pix;
+}
+
 static int has_prefix(const uint8_t *d, size_t n, const char *magic, size_t m) {
     return n >= m && memcmp(d, magic, m) == 0;
+}
+
+/* Do the JPEG Huffman tables (DHT segments) stb would read hold at most 256 symbols each?
+ * stb_image 2.27 (Debian's) does not check: a table whose 16 code-length counts add up to
+ * more than 256 makes it write past its tables (found by tests/fuzz/fuzz_image). stb's reads
+ * are mirrored: a DHT segment is [length u16] then tables of [class/id byte][16 counts]
+ * [values]; a byte past the end reads as 0, as in stb. Before the first scan (SOS) the markers
+ * are walked as stb walks them (junk between segments is skipped a byte at a time); after it,
+ * where stb resumes depends on its entropy decoder, so every FF C4 pair is checked. 0 = safe. */
+static int jpeg_huffman_tables_ok(const uint8_t *d, size_t n) {
+#define JB(p) ((p) < n ? d[p] : 0u)
+    size_t pos = 2;
+    int in_scans = 0;
+    for (;;) {
+        size_t dht = 0; /* position after an FF C4 marker, or 0 */
+        if (!in_scans) {
+            if (pos >= n) return 1;
+            if (d[pos] != 0xff) {
+                pos++;
+                continue;
+            }
+            while (pos < n && d[pos] == 0xff) pos++;
+            if (pos >= n) return 1;
+            unsigned m = d[pos++];
+            if (m == 0xc4) {
+                dht = pos;
+            } else if (m == 0xda) {
+                in_scans = 1;
+                continue;
+            } else if (m == 0xd9) {
+                return 1;
+            } else if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+                continue; /* no length field */
+            } else {
+                pos += (size_t)(JB(pos) << 8 | JB(pos + 1));
+                continue;
+            }
+        } else {
+            while (pos + 1 < n && !(d[pos] == 0xff && d[pos + 1] == 0xc4)) pos++;
+            if (pos + 1 >= n) return 1;
+            pos += 2;
+            dht = pos;
+        }
+        long left = (long)(JB(dht) << 8 | JB(dht + 1)) - 2;
+        size_t p = dht + 2;
+        while (left > 0 && p < n + 17) {
+            unsigned q = JB(p);
+            if ((q >> 4) > 1 || (q & 15) > 3) break; /* stb refuses this itself */
+            unsigned symbols = 0;
+            for (int i = 1; i <= 16; i++) symbols += JB(p + (size_t)i);
+            if (symbols > 256) return 0;
+            p += 17 + symbols;
+            left -= 17 + (long)symbols;
+        }
+        if (!in_scans) pos = dht + (size_t)(JB(dht) << 8 | JB(dht + 1));
+    }
+#undef JB
 }
 
 int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *lim,
@@ -73,6 +212,25 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
     }
     /* Header only: a tiny file can claim 60000×60000 pixels (a decompression bomb). */
     int w = 0, h = 0, comp = 0;
+    if (is_jpeg && !jpeg_huffman_tables_ok(data, n)) {
+        burn_error_set("%s: corrupt JPEG header (a Huffman table with more than 256 symbols)",
+                       name);
+        return -1;
+    }
+    if (is_png && n >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
+        /* stb refuses PNGs over 2^30 bytes of pixels with a vague "unknown image type": read
+         * the IHDR size (big-endian u32s at 16 and 20; the product fits in 64 bits unsigned)
+         * to say what is wrong */
+        uint64_t iw = (uint64_t)data[16] << 24 | data[17] << 16 | data[18] << 8 | data[19];
+        uint64_t ih = (uint64_t)data[20] << 24 | data[21] << 16 | data[22] << 8 | data[23];
+        if (lim && lim->max_pixels > 0 && iw * ih > (uint64_t)lim->max_pixels) {
+            burn_error_set("%s: %llu x %llu = %llu pixels, over the limit "
+                           "data.max_image_pixels = %lld", name, (unsigned long long)iw,
+                           (unsigned long long)ih, (unsigned long long)(iw * ih),
+                           (long long)lim->max_pixels);
+            return -1;
+        }
+    }
     if (!stbi_info_from_memory(data, (int)n, &w, &h, &comp)) {
         burn_error_set("%s: corrupt %s header (%s)", name, is_png ? "PNG" : "JPEG",
                        stbi_failure_reason());
@@ -84,12 +242,11 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
                        name, w, h, (long long)pixels, lim ? (long long)lim->max_pixels : 0LL);
         return -1;
     }
-    int dw = 0, dh = 0, dc = 0;
-    /* req_comp 3: gray -> RGB (replicated), alpha dropped (as PIL's convert("RGB")) */
-    uint8_t *pix = stbi_load_from_memory(data, (int)n, &dw, &dh, &dc, 3);
+    int dw = 0, dh = 0, asserted = 0;
+    uint8_t *pix = stb_load_guarded(data, (int)n, &dw, &dh, &asserted);
     if (!pix) {
         burn_error_set("%s: corrupt %s data (%s)", name, is_png ? "PNG" : "JPEG",
-                       stbi_failure_reason());
+                       asserted ? "inconsistent Huffman code" : stbi_failure_reason());
         return -1;
     }
     if (dw != w || dh != h) { /* cannot happen with a consistent stb; never trust it blindly */
@@ -198,6 +355,13 @@ int burn_gunzip(const uint8_t *gz, size_t n, size_t max_out, const char *name, u
                      (uint32_t)gz[n - 1] << 24;
     if ((size_t)isize > max_out || isize > (uint32_t)INT_MAX || n - 8 - p > (size_t)INT_MAX) {
         burn_error_set("%s: decompresses to %u bytes, over the limit of %zu", name, isize, max_out);
+        return -1;
+    }
+    /* deflate expands at most 1032:1 (a 258-byte match in 2 bits): a trailer claiming more is
+     * corrupt, and must not make a tiny file allocate gigabytes (found by fuzz_idx) */
+    if ((uint64_t)isize > 1032 * (uint64_t)(n - 8 - p) + 258) {
+        burn_error_set("%s: corrupt gzip (the trailer claims %u bytes from %zu compressed)", name,
+                       isize, n - 8 - p);
         return -1;
     }
     uint8_t *buf = burn_xmalloc((size_t)isize + 1);

@@ -2,7 +2,8 @@
  *
  * As torchvision's ImageFolder: classes are the sub-folders of root sorted by name (byte
  * order), class index = rank in that order; each class folder is walked recursively
- * (symlinks followed) and its files sorted by (folder path, file name); extensions are matched
+ * (symlinks followed; a folder reached again through a link, e.g. a symlink loop, is walked
+ * once) and its files sorted by (folder path, file name); extensions are matched
  * case-insensitively. Differences: entries whose name starts with '.' are skipped (.DS_Store,
  * .ipynb_checkpoints), and only JPEG/PNG extensions count (other files are ignored and
  * reported in one warning). An empty class folder is an error, as in torchvision. */
@@ -35,6 +36,8 @@ typedef struct walk_state {
     char **dirs;
     int64_t ndirs, dcap;
     int64_t ignored;
+    struct dir_id { dev_t dev; ino_t ino; } *seen; /* every folder walked: loops end there */
+    int64_t nseen, seencap, loops;
 } walk_state;
 
 static int is_image_name(const char *name) {
@@ -62,6 +65,23 @@ static int walk(walk_state *w, const char *dir, int depth) {
         burn_error_set("%s: folders nested deeper than %d (a symlink loop?)", dir, MAX_DEPTH);
         return -1;
     }
+    /* A folder reached twice (a symlink loop, or links fanning into the same folder) is
+     * walked once: with two links to ".." per level, walking each path would never end. */
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        burn_error_set("%s: cannot stat folder: %s", dir, strerror(errno));
+        return -1;
+    }
+    for (int64_t i = 0; i < w->nseen; i++)
+        if (w->seen[i].dev == sb.st_dev && w->seen[i].ino == sb.st_ino) {
+            w->loops++;
+            return 0;
+        }
+    if (w->nseen == w->seencap) {
+        w->seencap = w->seencap ? 2 * w->seencap : 64;
+        w->seen = burn_xrealloc(w->seen, (size_t)w->seencap * sizeof *w->seen);
+    }
+    w->seen[w->nseen++] = (struct dir_id){sb.st_dev, sb.st_ino};
     DIR *d = opendir(dir);
     if (!d) {
         burn_error_set("%s: cannot open folder: %s", dir, strerror(errno));
@@ -127,6 +147,7 @@ static void walk_free(walk_state *w) {
     for (int64_t i = 0; i < w->ndirs; i++) free(w->dirs[i]);
     free(w->e);
     free(w->dirs);
+    free(w->seen);
     memset(w, 0, sizeof *w);
 }
 
@@ -186,7 +207,7 @@ burn_source *burn_source_imagefolder(const char *root, const burn_image_limits *
     s->destroy = folder_destroy;
     s->num_classes = nclass;
     s->class_names = classes;
-    int64_t label_cap = 0, ignored = 0;
+    int64_t label_cap = 0, ignored = 0, loops = 0;
     for (int c = 0; c < nclass; c++) {
         walk_state w = {0};
         char *cdir = burn_path_join(root, classes[c]);
@@ -212,9 +233,13 @@ burn_source *burn_source_imagefolder(const char *root, const burn_image_limits *
             s->labels[s->count++] = c;
         }
         ignored += w.ignored;
+        loops += w.loops;
         free(cdir);
         walk_free(&w);
     }
+    if (loops)
+        burn_warn("%s: %lld folder links lead to folders already walked (symlink loops?): "
+                  "each folder was read once", root, (long long)loops);
     if (ignored)
         burn_warn("%s: ignored %lld files that are not .jpg/.jpeg/.png", root,
                   (long long)ignored);

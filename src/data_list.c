@@ -2,7 +2,8 @@
  *
  * The label is the last whitespace-separated field (so paths may contain spaces), a
  * non-negative decimal integer; the path is the rest of the line, trimmed, relative to the
- * root (absolute paths are used as they are). Blank lines and lines starting with '#' are
+ * root; absolute paths and ".." components are refused (list:line), so a list file cannot
+ * point the loader outside the root. Blank lines and lines starting with '#' are
  * skipped; CRLF line ends are accepted. num_classes = largest label + 1. A malformed line is
  * an error naming list:line; a listed file that is missing or unreadable is found when it is
  * loaded, and then skipped and counted like any bad image. */
@@ -23,6 +24,20 @@
 typedef struct list_impl {
     burn_paths paths;
 } list_impl;
+
+/* Why rel would reach outside the root (absolute, or a ".." component), or NULL. A list file
+ * comes from elsewhere: it must not make the loader read arbitrary files of this machine. */
+static const char *path_escapes_root(const char *rel) {
+    if (rel[0] == '/') return "an absolute path";
+    for (const char *c = rel; *c;) {
+        const char *e = strchr(c, '/');
+        size_t len = e ? (size_t)(e - c) : strlen(c);
+        if (len == 2 && c[0] == '.' && c[1] == '.') return "a '..' component";
+        c += len;
+        while (*c == '/') c++;
+    }
+    return NULL;
+}
 
 static int list_load(const burn_source *s, int64_t i, burn_image *img) {
     const list_impl *l = s->impl;
@@ -105,6 +120,13 @@ burn_source *burn_source_list(const char *list_path, const char *root,
             goto fail;
         }
         char *rel = strndup(a, (size_t)(pe - a));
+        const char *escape = path_escapes_root(rel);
+        if (escape) {
+            burn_error_set("%s:%d: path '%s' refused: %s (list paths stay inside the data root)",
+                           list_path, line_no, rel, escape);
+            free(rel);
+            goto fail;
+        }
         char *full = burn_path_join(base, rel);
         burn_paths_add(&l->paths, full, strlen(full));
         free(rel);

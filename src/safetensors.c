@@ -131,8 +131,11 @@ int burn_st_open(burn_st_file *f, const char *path) {
     int count = cJSON_GetArraySize(root);
     f->tensors = burn_xcalloc((size_t)count, sizeof(burn_st_tensor));
     const cJSON *it;
+    int seen_meta = 0;
     cJSON_ArrayForEach(it, root) {
         if (strcmp(it->string, "__metadata__") == 0) {
+            /* cJSON keeps duplicate keys: a second one would overrun the first's arrays */
+            if (seen_meta++) FAIL("duplicate __metadata__ entry");
             char *why = NULL;
             if (parse_metadata(f, it, path, &why) != 0) FAIL("%s", why);
             continue;

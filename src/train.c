@@ -76,14 +76,51 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     }
     free(path);
 
+    /* The data and the schedule first: a batch larger than the data set is a clear error
+     * before the model allocates activations for it. */
+    burn_source *src = burn_source_from_config(cfg, "train");
+    if (!src) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        return 2;
+    }
+    burn_loader_opts lo;
+    burn_loader_opts_from_config(&lo, cfg);
+    lo.batch = N;
+    lo.views = 2;
+    lo.train = 1;
+    lo.rank = burn_rank;
+    lo.world = burn_world_size;
+    lo.shuffle = 1;
+    lo.epochs = 0;
+    lo.be = be;
+    burn_sampler sampler;
+    if (burn_sampler_init(&sampler, src->count, N, lo.rank, lo.world, 1, lo.drop_last, lo.seed)) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        burn_source_free(src);
+        return 2;
+    }
+    int64_t spe = sampler.steps_per_epoch;
+    burn_sampler_free(&sampler);
+    int64_t total = cfg->train_epochs * spe / accum;
+    if (total < 1) {
+        fprintf(stderr, "burn_gpu train: %lld images at batch %d × accum %d give no optimiser "
+                        "update per run; lower train.batch_size or train.accum\n",
+                (long long)src->count, N, accum);
+        burn_source_free(src);
+        return 2;
+    }
+    int64_t stop = cfg->train_max_steps > 0 && cfg->train_max_steps < total ? cfg->train_max_steps
+                                                                             : total;
+    int64_t warmup = (int64_t)(cfg->train_warmup_epochs * (double)spe / accum);
+
     burn_model m;
     /* dist.sync_bn = all: the student's BN too sees global-batch statistics */
     const burn_backend *model_be = dopts.sync_all_bn ? burn_dist_sync_bn_backend(be) : be;
     if (burn_model_init(&m, cfg, model_be, N) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        burn_source_free(src);
         return 2;
     }
-    burn_source *src = NULL;
     burn_loader *loader = NULL;
     burn_metrics metrics = {0};
     float *adam_m = NULL, *adam_v = NULL, *scratch = NULL, *host_grad = NULL, *dv[2] = {0};
@@ -107,42 +144,6 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     if (cfg->model_stage == 2 && !*cfg->train_init_from)
         burn_warn("stage 2 without train.init_from: the student and heads start from random "
                   "weights, not from stage 1 (SPEC §5)");
-
-    src = burn_source_from_config(cfg, "train");
-    if (!src) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        rc = 2;
-        goto done;
-    }
-    burn_loader_opts lo;
-    burn_loader_opts_from_config(&lo, cfg);
-    lo.batch = N;
-    lo.views = 2;
-    lo.train = 1;
-    lo.rank = burn_rank;
-    lo.world = burn_world_size;
-    lo.shuffle = 1;
-    lo.epochs = 0;
-    lo.be = be;
-    burn_sampler sampler;
-    if (burn_sampler_init(&sampler, src->count, N, lo.rank, lo.world, 1, lo.drop_last, lo.seed)) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        rc = 2;
-        goto done;
-    }
-    int64_t spe = sampler.steps_per_epoch;
-    burn_sampler_free(&sampler);
-    int64_t total = cfg->train_epochs * spe / accum;
-    if (total < 1) {
-        fprintf(stderr, "burn_gpu train: %lld images at batch %d × accum %d give no optimiser "
-                        "update per run; lower train.batch_size or train.accum\n",
-                (long long)src->count, N, accum);
-        rc = 2;
-        goto done;
-    }
-    int64_t stop = cfg->train_max_steps > 0 && cfg->train_max_steps < total ? cfg->train_max_steps
-                                                                             : total;
-    int64_t warmup = (int64_t)(cfg->train_warmup_epochs * (double)spe / accum);
 
     int64_t T = m.params.trainable;
     adam_m = be->alloc((size_t)T * sizeof(float));
@@ -261,10 +262,14 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 fprintf(stderr, "burn_gpu train: %s\n", burn_error());
                 goto done;
             }
-            if (!isfinite(ss.loss)) {
+            if (!isfinite(ss.loss)) { /* the backward ran too: name where it shows first */
+                be->download(host_grad, m.params.grad, (size_t)T * sizeof(float));
+                const char *bad = find_non_finite(&m.params, host_grad);
                 fprintf(stderr, "burn_gpu train: non-finite loss (%g) at update %lld, "
-                                "micro-batch %d: stopping; the last checkpoint in %s is intact\n",
-                        ss.loss, (long long)u, a, dir);
+                                "micro-batch %d%s%s%s: stopping; the last checkpoint in %s is "
+                                "intact\n",
+                        ss.loss, (long long)u, a, bad ? " (first non-finite gradient: " : "",
+                        bad ? bad : "", bad ? ")" : "", dir);
                 goto done;
             }
             step_loss += ss.loss / accum;
