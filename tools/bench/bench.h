@@ -37,6 +37,24 @@ void bench_report(const char *bench, const char *device, const char *binary_name
                   const char *ref_name, const bench_row *rows, int n, int json);
 
 /* Subcommands (one file each in tools/bench/). argc/argv after the subcommand name. */
+/* Options shared by the xnor benches (gemm, conv), parsed and applied: the xnor kernel chosen
+ * and the backend selected. */
+#define BENCH_XNOR_OPTS(json_help)                                                             \
+    {"--device", "cpu|cuda", "backend to measure (default cpu)", 0},                           \
+        {"--batch", "N", "batch size (default 32)", 0},                                        \
+        {"--repeats", "N", "timed runs per shape; the median is reported (default 5)", 0},     \
+        {"--kernel", "NAME", "xnor kernel: auto|portable|avx2|avx512 (cpu), popc|mma (cuda)", 0}, \
+        {"--json", NULL, json_help, 0}, {NULL, NULL, NULL, 0}
+struct burn_args;
+typedef struct bench_xnor_opts {
+    const char *device, *kernel_name;
+    int64_t batch, repeats;
+    int json, cuda;
+    const burn_backend *be;
+} bench_xnor_opts;
+/* 0, or an exit code after printing the error (a is freed then). */
+int bench_xnor_setup(struct burn_args *a, const char *prog, bench_xnor_opts *o);
+
 int bench_blas(int argc, char **argv);
 int bench_loss(int argc, char **argv); /* bench_loss.c: fused vs unfused BURN loss */
 int bench_gemm(int argc, char **argv); /* bench_gemm.c: xnor GEMM vs FP GEMMs */

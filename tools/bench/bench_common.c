@@ -2,8 +2,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
+#include "burn/cli.h"
+#include "burn/check.h"
+#include "burn/bitpack.h"
 #include "burn/log.h"
 
 int bench_reactnet_shapes(int batch, bench_shape *out, int max) {
@@ -83,4 +87,31 @@ void bench_report(const char *bench, const char *device, const char *binary_name
     }
     free(ratios);
     free(sorted);
+}
+
+int bench_xnor_setup(burn_args *a, const char *prog, bench_xnor_opts *o) {
+    int rc;
+    if ((rc = burn_arg_choice(a, "--device", "cpu|cuda", "cpu", &o->device)) ||
+        (rc = burn_arg_int(a, "--batch", 1, 1024, 32, &o->batch)) ||
+        (rc = burn_arg_int(a, "--repeats", 1, 1000, 5, &o->repeats))) {
+        burn_args_free(a);
+        return rc;
+    }
+    o->json = burn_arg_flag(a, "--json");
+    burn_log_quiet = o->json;
+    o->cuda = strcmp(o->device, "cuda") == 0;
+    const char *kernel = burn_arg(a, "--kernel");
+    if (kernel && (o->cuda ? burn_xnor_cuda_select(kernel) : burn_xnor_cpu_select(kernel))) {
+        fprintf(stderr, "%s: --kernel: %s\n", prog, burn_error());
+        burn_args_free(a);
+        return BURN_EXIT_USAGE;
+    }
+    o->be = burn_backend_select(o->device);
+    if (!o->be) {
+        fprintf(stderr, "%s: %s\n", prog, burn_error());
+        burn_args_free(a);
+        return BURN_EXIT_RUNTIME;
+    }
+    o->kernel_name = o->cuda ? burn_xnor_cuda_selected() : burn_xnor_cpu_selected();
+    return 0;
 }

@@ -110,43 +110,19 @@ static int check_same(const burn_backend *be, const float *xh, const void *ref, 
 }
 
 int bench_gemm(int argc, char **argv) {
-    static const burn_opt opts[] = {
-        {"--device", "cpu|cuda", "backend to measure (default cpu)", 0},
-        {"--batch", "N", "batch size of the layer shapes (default 32)", 0},
-        {"--repeats", "N", "timed runs per shape; the median is reported (default 5)", 0},
-        {"--kernel", "NAME", "xnor kernel: auto|portable|avx2|avx512 (cpu), popc|mma (cuda)", 0},
-        {"--json", NULL, "print JSON objects (one per reference)", 0},
-        {NULL, NULL, NULL, 0}};
+    static const burn_opt opts[] = {BENCH_XNOR_OPTS("print JSON objects (one per reference)")};
     burn_args a;
     int rc = burn_args_parse(&a, "burn_bench gemm",
                              "[--device cpu|cuda] [--batch N] [--repeats N] [--kernel NAME] [--json]",
                              "xnor-popcount GEMM vs FP GEMMs at ReActNet-A layer shapes.", opts, 0,
                              argc, argv);
     if (rc) return rc;
-    const char *device;
-    int64_t batch, repeats;
-    if ((rc = burn_arg_choice(&a, "--device", "cpu|cuda", "cpu", &device)) ||
-        (rc = burn_arg_int(&a, "--batch", 1, 1024, 32, &batch)) ||
-        (rc = burn_arg_int(&a, "--repeats", 1, 1000, 5, &repeats))) {
-        burn_args_free(&a);
-        return rc;
-    }
-    int json = burn_arg_flag(&a, "--json");
-    const char *kernel = burn_arg(&a, "--kernel");
-    burn_log_quiet = json;
-    int cuda = strcmp(device, "cuda") == 0;
-    if (kernel && (cuda ? burn_xnor_cuda_select(kernel) : burn_xnor_cpu_select(kernel))) {
-        fprintf(stderr, "burn_bench gemm: --kernel: %s\n", burn_error());
-        burn_args_free(&a);
-        return BURN_EXIT_USAGE;
-    }
-    const burn_backend *be = burn_backend_select(device);
-    if (!be) {
-        fprintf(stderr, "burn_bench gemm: %s\n", burn_error());
-        burn_args_free(&a);
-        return BURN_EXIT_RUNTIME;
-    }
-    const char *kname = cuda ? burn_xnor_cuda_selected() : burn_xnor_cpu_selected();
+    bench_xnor_opts o;
+    if ((rc = bench_xnor_setup(&a, "burn_bench gemm", &o))) return rc;
+    const char *device = o.device, *kname = o.kernel_name;
+    int64_t batch = o.batch, repeats = o.repeats;
+    int json = o.json, cuda = o.cuda;
+    const burn_backend *be = o.be;
     burn_log("xnor kernel %s, %d CPU threads, batch %d, median of %d", kname, burn_cpu_threads(),
              (int)batch, (int)repeats);
 
