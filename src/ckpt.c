@@ -3,6 +3,7 @@
 #include "burn/ckpt.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -170,7 +171,30 @@ static int check_format(const burn_st_file *f) {
     return 0;
 }
 
+/* Temporaries "ckpt-*.safetensors.tmp.<pid>" left by a process that died mid-write: remove
+ * those whose writer no longer exists (a live writer's file is left alone). */
+static void remove_stale_temporaries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *tmp = strstr(e->d_name, ".safetensors.tmp.");
+        if (strncmp(e->d_name, "ckpt-", 5) != 0 || !tmp) continue;
+        char *end;
+        long pid = strtol(tmp + strlen(".safetensors.tmp."), &end, 10);
+        if (*end || pid <= 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* the writer is alive */
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, e->d_name) >= 0) {
+            if (unlink(path) == 0) burn_log("removed %s, left by an interrupted write", path);
+            free(path);
+        }
+    }
+    closedir(d);
+}
+
 char *burn_ckpt_find_latest(const char *dir) {
+    remove_stale_temporaries(dir);
     int64_t *steps;
     int n = list_ckpts(dir, &steps);
     char *found = NULL;

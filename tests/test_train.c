@@ -211,3 +211,20 @@ Test(train, missing_or_mismatched_teacher_is_a_clear_error) {
     free(dir);
     burn_config_free(&c);
 }
+
+Test(train, resume_removes_temporaries_of_dead_writers) {
+    char *dir = tmpdir("train-tmpfiles"), *stale = NULL, *live = NULL;
+    cr_assert_eq(burn_mkdirs(dir), 0);
+    /* a writer pid that cannot exist (above pid_max) and our own, live one */
+    cr_assert(asprintf(&stale, "%s/ckpt-00000004.safetensors.tmp.2147483646", dir) > 0);
+    cr_assert(asprintf(&live, "%s/ckpt-00000008.safetensors.tmp.%d", dir, (int)getpid()) > 0);
+    tu_write_text(stale, "half a checkpoint");
+    tu_write_text(live, "being written");
+    burn_log_quiet = 1;
+    char *latest = burn_ckpt_find_latest(dir);
+    cr_assert_null(latest, "temporaries are never checkpoints");
+    cr_assert_neq(access(stale, F_OK), 0, "the dead writer's temporary is removed");
+    cr_assert_eq(access(live, F_OK), 0, "a live writer's temporary stays");
+    unlink(live);
+    free(stale), free(live), free(dir);
+}
