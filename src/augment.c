@@ -10,6 +10,7 @@
 #include "burn/config.h"
 #include "burn/data.h"
 #include "burn/rng.h"
+#include "data_internal.h"
 
 void burn_aug_params_default(burn_aug_params *p) {
     *p = (burn_aug_params){
@@ -173,23 +174,6 @@ int burn_blur_kernel_size(int side, float frac) {
     int k = (int)((double)frac * side);
     if (k % 2 == 0) k++;
     return k < 3 ? 3 : k;
-}
-
-/* out[e] += k·src[e]. Written in blocks of 8 so that -O2 (GCC's "very cheap" vectoriser,
- * which skips loops of unknown length) still turns each block into vector instructions. */
-static inline void row_axpy(float *restrict out, const float *restrict src, float k, int m) {
-    int e = 0;
-    for (; e + 8 <= m; e += 8) {
-        out[e + 0] += k * src[e + 0];
-        out[e + 1] += k * src[e + 1];
-        out[e + 2] += k * src[e + 2];
-        out[e + 3] += k * src[e + 3];
-        out[e + 4] += k * src[e + 4];
-        out[e + 5] += k * src[e + 5];
-        out[e + 6] += k * src[e + 6];
-        out[e + 7] += k * src[e + 7];
-    }
-    for (; e < m; e++) out[e] += k * src[e];
 }
 
 /* numpy/torch "reflect": -1 -> 1, n -> n-2 (edge not repeated), folded as often as needed */

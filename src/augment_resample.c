@@ -15,6 +15,7 @@
 #include "burn/augment.h"
 #include "burn/check.h"
 #include "burn/data.h"
+#include "data_internal.h"
 
 static double filter_bicubic(double x) {
     const double a = -0.5;
@@ -60,23 +61,6 @@ static int axis_coeffs(int in_size, int out_size, int o0, int on, burn_interp in
         bounds[2 * i + 1] = n;
     }
     return ksize;
-}
-
-/* out[e] += k·src[e]. Written in blocks of 8 so that -O2 (GCC's "very cheap" vectoriser,
- * which skips loops of unknown length) still turns each block into vector instructions. */
-static inline void row_axpy(float *restrict out, const float *restrict src, float k, int m) {
-    int e = 0;
-    for (; e + 8 <= m; e += 8) {
-        out[e + 0] += k * src[e + 0];
-        out[e + 1] += k * src[e + 1];
-        out[e + 2] += k * src[e + 2];
-        out[e + 3] += k * src[e + 3];
-        out[e + 4] += k * src[e + 4];
-        out[e + 5] += k * src[e + 5];
-        out[e + 6] += k * src[e + 6];
-        out[e + 7] += k * src[e + 7];
-    }
-    for (; e < m; e++) out[e] += k * src[e];
 }
 
 static void *grow(void *p, size_t *cap, size_t need, size_t elem) {

@@ -30,6 +30,23 @@ static int conv_of_param(const burn_reactnet *net, int idx, burn_bconv *cv) {
     return -1;
 }
 
+/* The architecture in __metadata__: what a loader needs to rebuild the network. */
+static void add_arch_meta(burn_st_writer *w, const burn_reactnet *net, const char *format) {
+    char v[64];
+    burn_st_add_meta(w, "format", format);
+    burn_st_add_meta(w, "arch", "reactnet-a");
+    snprintf(v, sizeof v, "%.17g", net->cfg.width);
+    burn_st_add_meta(w, "width", v);
+    snprintf(v, sizeof v, "%d", net->cfg.image_size);
+    burn_st_add_meta(w, "image_size", v);
+    snprintf(v, sizeof v, "%d", net->cfg.stem_stride);
+    burn_st_add_meta(w, "stem_stride", v);
+    snprintf(v, sizeof v, "%d", net->cfg.feature_fc ? 1 : 0);
+    burn_st_add_meta(w, "feature_fc", v);
+    snprintf(v, sizeof v, "%d", net->feature_dim);
+    burn_st_add_meta(w, "feature_dim", v);
+}
+
 int burn_export_packed(const burn_reactnet *net, const burn_params *ps, const char *prefix,
                        int fp16, const char *out_path, burn_export_sizes *sizes) {
     if (net->cfg.stage != 2) {
@@ -94,19 +111,7 @@ int burn_export_packed(const burn_reactnet *net, const burn_params *ps, const ch
             sz.packed_fp_bytes += p->numel * 4;
         }
     }
-    char v[64];
-    burn_st_add_meta(&w, "format", BURN_PACKED_FORMAT);
-    burn_st_add_meta(&w, "arch", "reactnet-a");
-    snprintf(v, sizeof v, "%.17g", net->cfg.width);
-    burn_st_add_meta(&w, "width", v);
-    snprintf(v, sizeof v, "%d", net->cfg.image_size);
-    burn_st_add_meta(&w, "image_size", v);
-    snprintf(v, sizeof v, "%d", net->cfg.stem_stride);
-    burn_st_add_meta(&w, "stem_stride", v);
-    snprintf(v, sizeof v, "%d", net->cfg.feature_fc ? 1 : 0);
-    burn_st_add_meta(&w, "feature_fc", v);
-    snprintf(v, sizeof v, "%d", net->feature_dim);
-    burn_st_add_meta(&w, "feature_dim", v);
+    add_arch_meta(&w, net, BURN_PACKED_FORMAT);
     burn_st_add_meta(&w, "fp_dtype", fp16 ? "F16" : "F32");
     int rc = burn_st_save(&w, out_path);
     if (rc == 0 && sizes) *sizes = sz;
@@ -147,21 +152,10 @@ int burn_export_torch(const burn_reactnet *net, const burn_params *ps, const cha
             burn_st_add(&w, nb, BURN_I64, 0, NULL, &zero);
         }
     }
-    char v[64];
-    burn_st_add_meta(&w, "format", BURN_TORCH_FORMAT);
-    burn_st_add_meta(&w, "arch", "reactnet-a");
-    snprintf(v, sizeof v, "%.17g", net->cfg.width);
-    burn_st_add_meta(&w, "width", v);
-    snprintf(v, sizeof v, "%d", net->cfg.image_size);
-    burn_st_add_meta(&w, "image_size", v);
-    snprintf(v, sizeof v, "%d", net->cfg.stem_stride);
-    burn_st_add_meta(&w, "stem_stride", v);
+    add_arch_meta(&w, net, BURN_TORCH_FORMAT);
+    char v[16];
     snprintf(v, sizeof v, "%d", net->cfg.stage);
     burn_st_add_meta(&w, "stage", v);
-    snprintf(v, sizeof v, "%d", net->cfg.feature_fc ? 1 : 0);
-    burn_st_add_meta(&w, "feature_fc", v);
-    snprintf(v, sizeof v, "%d", net->feature_dim);
-    burn_st_add_meta(&w, "feature_dim", v);
     int rc = burn_st_save(&w, out_path);
     burn_st_writer_free(&w);
     for (int i = 0; i < nnames; i++) free(names[i]);

@@ -33,4 +33,22 @@ char *burn_path_join(const char *dir, const char *name);
 int burn_gunzip(const uint8_t *gz, size_t n, size_t max_out, const char *name, uint8_t **out,
                 size_t *out_n);
 
+/* Shared by the augmentations (augment.c, augment_resample.c): */
+/* out[e] += k·src[e]. Written in blocks of 8 so that -O2 (GCC's "very cheap" vectoriser,
+ * which skips loops of unknown length) still turns each block into vector instructions. */
+static inline void row_axpy(float *restrict out, const float *restrict src, float k, int m) {
+    int e = 0;
+    for (; e + 8 <= m; e += 8) {
+        out[e + 0] += k * src[e + 0];
+        out[e + 1] += k * src[e + 1];
+        out[e + 2] += k * src[e + 2];
+        out[e + 3] += k * src[e + 3];
+        out[e + 4] += k * src[e + 4];
+        out[e + 5] += k * src[e + 5];
+        out[e + 6] += k * src[e + 6];
+        out[e + 7] += k * src[e + 7];
+    }
+    for (; e < m; e++) out[e] += k * src[e];
+}
+
 #endif
