@@ -151,10 +151,6 @@ Test(data, list_file_errors_name_the_line) {
 
 /* ---- IDX ---- */
 
-static void put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
 /* images: magic, N, rows, cols, pixels; labels: magic, N, labels */
 static void write_idx(const char *dir, int n, int rows, int cols, int labels_n) {
     size_t isz = 16 + (size_t)n * rows * cols;

@@ -9,10 +9,6 @@
 #include "burn/log.h"
 #include "test_data_util.h"
 
-static void put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
 /* <dir>/<prefix>-images-idx3-ubyte.gz and -labels-idx1-ubyte.gz, n images of 28x28 */
 static void write_split(const char *dir, const char *prefix, int n, uint64_t seed) {
     size_t isz = 16 + (size_t)n * 784;

@@ -100,4 +100,18 @@ static inline char *td_tmpdir(const char *tag) {
     return d;
 }
 
+/* Big-endian fields and PNG CRCs for hand-made IDX and PNG files (corrupt, huge, truncated). */
+static inline void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static inline uint32_t crc32_png(const uint8_t *d, size_t n) { /* PNG's CRC-32, bit by bit */
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= d[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xffffffffu;
+}
+
 #endif

@@ -18,19 +18,6 @@
 
 static const burn_image_limits LIM = {1 << 24, 1 << 24};
 
-static void put_be32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
-}
-
-static uint32_t crc32_png(const uint8_t *d, size_t n) { /* PNG's CRC-32, bit by bit */
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= d[i];
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    }
-    return c ^ 0xffffffffu;
-}
-
 /* cls/name: a real PNG of 8x8 whose IHDR (CRC fixed) claims 100000 x 100000 */
 static void write_bomb_png(const char *root, const char *rel) {
     td_png(root, rel, 8, 8, 5);
