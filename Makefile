@@ -39,7 +39,7 @@ $(BUILD)/src/data_image.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-fno-sanitize=poin
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing -pthread \
              -Iinclude -I/usr/include/cjson -I/usr/include/stb -MMD -MP \
              -DBURN_GIT_REV=\"$(GIT_REV)\"
-LDLIBS    := -lopenblas -linih -lcjson -lm -lpthread
+LDLIBS    := -lopenblas -linih -lcjson -llinear -lm -lpthread
 
 # ---- MPI (data parallelism, include/burn/dist.h): always linked; used only under mpirun ----
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)

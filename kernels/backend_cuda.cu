@@ -71,6 +71,7 @@ static void fill_table(burn_backend *t) {
     t->sum = cuda_sum;
     t->sumsq = cuda_sumsq;
     t->gemm = cuda_gemm;
+    t->set_compute_precision = cuda_set_compute_precision;
     t->uniform = cuda_uniform;
     t->normal = cuda_normal;
     t->adam_step = cuda_adam_step;
@@ -127,6 +128,7 @@ static void fill_table(burn_backend *t) {
     t->bconv_backward = cuda_bconv_backward;
     t->lowp_convert = cuda_lowp_convert;
     t->lowp_gemm = cuda_lowp_gemm;
+    t->softmax_xent = cuda_softmax_xent;
 }
 
 extern "C" int burn_built_with_cuda(void) { return 1; }

@@ -8,7 +8,9 @@
 // never TF32 tensor cores, so results match the CPU's to float rounding. Among the ranked
 // algorithms we take the first that runs under that math mode with a workspace within
 // CONV_WORKSPACE_LIMIT, deterministic ones first (backward-filter's atomics variants would
-// make runs differ bit-wise). One workspace, owned here, grows (stream-ordered) to the
+// make runs differ bit-wise). Under BF16/FP16 compute (include/burn/precision.h) the operands
+// are rounded to that format first and the plan (one per geometry and math) allows tensor-op
+// math: TF32 tensor cores, whose products of BF16/FP16 values are exact. One workspace, owned here, grows (stream-ordered) to the
 // largest need, so steady-state calls do not allocate.
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 struct conv_plan {
     burn_conv2d geo;
+    bool tensor_ops; // BF16/FP16-valued operands: TF32 tensor cores allowed
     cudnnTensorDescriptor_t x_desc, y_desc;
     cudnnFilterDescriptor_t w_desc;
     cudnnConvolutionDescriptor_t conv_desc;
@@ -50,6 +53,10 @@ static void debug_sync(void) {
     if (burn_debug_sync) CUDA_CHECK(cudaStreamSynchronize(burn_stream));
 }
 
+static int64_t x_numel(const burn_conv2d *cv) { return (int64_t)cv->N * cv->C * cv->H * cv->W; }
+static int64_t y_numel(const burn_conv2d *cv) { return (int64_t)cv->N * cv->O * cv->Ho * cv->Wo; }
+static int64_t w_numel(const burn_conv2d *cv) { return (int64_t)cv->O * cv->C * cv->kh * cv->kw; }
+
 static int same_geometry(const burn_conv2d *a, const burn_conv2d *b) {
     return a->N == b->N && a->C == b->C && a->H == b->H && a->W == b->W && a->O == b->O &&
            a->kh == b->kh && a->kw == b->kw && a->stride == b->stride && a->pad == b->pad;
@@ -63,12 +70,13 @@ static bool tensor_op_math(cudnnMathType_t m) {
 // first of `fallback[nfallback]` whose workspace query succeeds. workspace_of(algo, &bytes)
 // returns the cuDNN status of the workspace query for algo under our descriptors.
 template <class Perf, class Algo, class WorkspaceOf>
-static Algo choose_algo(const Perf *perf, int n, WorkspaceOf workspace_of, const Algo *fallback,
-                        int nfallback, size_t *ws, const char *direction) {
+static Algo choose_algo(const Perf *perf, int n, bool tensor_ops, WorkspaceOf workspace_of,
+                        const Algo *fallback, int nfallback, size_t *ws, const char *direction) {
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             const Perf &p = perf[i];
-            if (p.status != CUDNN_STATUS_SUCCESS || tensor_op_math(p.mathType)) continue;
+            if (p.status != CUDNN_STATUS_SUCCESS) continue;
+            if (!tensor_ops && tensor_op_math(p.mathType)) continue;
             if (pass == 0 && p.determinism != CUDNN_DETERMINISTIC) continue;
             size_t bytes = 0;
             if (workspace_of(p.algo, &bytes) != CUDNN_STATUS_SUCCESS) continue;
@@ -88,10 +96,11 @@ static Algo choose_algo(const Perf *perf, int n, WorkspaceOf workspace_of, const
                     "check the conv2d shapes");
 }
 
-static conv_plan *make_plan(const burn_conv2d *cv) {
+static conv_plan *make_plan(const burn_conv2d *cv, bool tensor_ops) {
     conv_plan *p = (conv_plan *)calloc(1, sizeof *p);
     if (!p) burn_check_fail("libc", "calloc", __FILE__, __LINE__, "out of host memory", NULL);
     p->geo = *cv;
+    p->tensor_ops = tensor_ops;
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x_desc));
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y_desc));
     CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w_desc));
@@ -103,7 +112,8 @@ static conv_plan *make_plan(const burn_conv2d *cv) {
     CUDNN_CHECK(cudnnSetConvolution2dDescriptor(p->conv_desc, cv->pad, cv->pad, cv->stride,
                                                 cv->stride, 1, 1, CUDNN_CROSS_CORRELATION,
                                                 CUDNN_DATA_FLOAT));
-    CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv_desc, CUDNN_FMA_MATH));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(p->conv_desc,
+                                            tensor_ops ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
     int n_out, c_out, h_out, w_out;
     CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->conv_desc, p->x_desc, p->w_desc, &n_out,
                                                       &c_out, &h_out, &w_out));
@@ -124,7 +134,7 @@ static conv_plan *make_plan(const burn_conv2d *cv) {
                                                            &returned, perf));
         const cudnnConvolutionFwdAlgo_t fallback[] = {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM};
         p->fwd_algo = choose_algo(
-            perf, returned,
+            perf, returned, tensor_ops,
             [p](cudnnConvolutionFwdAlgo_t a, size_t *bytes) {
                 return cudnnGetConvolutionForwardWorkspaceSize(burn_cudnn, p->x_desc, p->w_desc,
                                                                p->conv_desc, p->y_desc, a, bytes);
@@ -141,7 +151,7 @@ static conv_plan *make_plan(const burn_conv2d *cv) {
         const cudnnConvolutionBwdDataAlgo_t fallback[] = {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1,
                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_0};
         p->data_algo = choose_algo(
-            perf, returned,
+            perf, returned, tensor_ops,
             [p](cudnnConvolutionBwdDataAlgo_t a, size_t *bytes) {
                 return cudnnGetConvolutionBackwardDataWorkspaceSize(
                     burn_cudnn, p->w_desc, p->y_desc, p->conv_desc, p->x_desc, a, bytes);
@@ -159,7 +169,7 @@ static conv_plan *make_plan(const burn_conv2d *cv) {
         const cudnnConvolutionBwdFilterAlgo_t fallback[] = {
             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0};
         p->filter_algo = choose_algo(
-            perf, returned,
+            perf, returned, tensor_ops,
             [p](cudnnConvolutionBwdFilterAlgo_t a, size_t *bytes) {
                 return cudnnGetConvolutionBackwardFilterWorkspaceSize(
                     burn_cudnn, p->x_desc, p->y_desc, p->conv_desc, p->w_desc, a, bytes);
@@ -170,21 +180,27 @@ static conv_plan *make_plan(const burn_conv2d *cv) {
 }
 
 static conv_plan *plan_for(const burn_conv2d *cv) {
+    bool tensor_ops = cuda_precision != BURN_COMPUTE_FP32;
     for (int i = 0; i < nplans; i++)
-        if (same_geometry(&plans[i]->geo, cv)) return plans[i];
+        if (same_geometry(&plans[i]->geo, cv) && plans[i]->tensor_ops == tensor_ops)
+            return plans[i];
     if (nplans == plans_cap) {
         plans_cap = plans_cap ? 2 * plans_cap : 16;
         plans = (conv_plan **)realloc(plans, plans_cap * sizeof *plans);
         if (!plans) burn_check_fail("libc", "realloc", __FILE__, __LINE__, "out of host memory",
                                     NULL);
     }
-    plans[nplans] = make_plan(cv);
+    plans[nplans] = make_plan(cv, tensor_ops);
     return plans[nplans++];
 }
 
 extern "C" void cuda_conv2d_forward(const burn_conv2d *cv, float *y, const float *x,
                                     const float *w) {
     conv_plan *p = plan_for(cv);
+    if (p->tensor_ops) {
+        x = cuda_rounded_operand(0, x, x_numel(cv));
+        w = cuda_rounded_operand(1, w, w_numel(cv));
+    }
     const float one = 1.0f, zero = 0.0f;
     void *ws = workspace(p->fwd_ws);
     CUDNN_CHECK(cudnnConvolutionForward(burn_cudnn, &one, p->x_desc, x, p->w_desc, w,
@@ -196,6 +212,10 @@ extern "C" void cuda_conv2d_forward(const burn_conv2d *cv, float *y, const float
 extern "C" void cuda_conv2d_backward_data(const burn_conv2d *cv, float *dx, const float *dy,
                                           const float *w) {
     conv_plan *p = plan_for(cv);
+    if (p->tensor_ops) {
+        dy = cuda_rounded_operand(0, dy, y_numel(cv));
+        w = cuda_rounded_operand(1, w, w_numel(cv));
+    }
     const float one = 1.0f, zero = 0.0f;
     void *ws = workspace(p->data_ws);
     CUDNN_CHECK(cudnnConvolutionBackwardData(burn_cudnn, &one, p->w_desc, w, p->y_desc, dy,
@@ -208,6 +228,10 @@ extern "C" void cuda_conv2d_backward_data(const burn_conv2d *cv, float *dx, cons
 extern "C" void cuda_conv2d_backward_filter(const burn_conv2d *cv, float *dw, const float *dy,
                                             const float *x) {
     conv_plan *p = plan_for(cv);
+    if (p->tensor_ops) {
+        x = cuda_rounded_operand(0, x, x_numel(cv));
+        dy = cuda_rounded_operand(1, dy, y_numel(cv));
+    }
     const float one = 1.0f;
     void *ws = workspace(p->filter_ws);
     CUDNN_CHECK(cudnnConvolutionBackwardFilter(burn_cudnn, &one, p->x_desc, x, p->y_desc, dy,

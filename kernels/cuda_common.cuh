@@ -8,6 +8,7 @@
 
 #include "burn/check.h"
 #include "burn/backend.h"
+#include "burn/precision.h"
 
 extern "C" {
 extern cudaStream_t burn_stream;   // the backend's compute stream
@@ -15,6 +16,11 @@ extern cublasHandle_t burn_cublas; // bound to burn_stream
 extern cudnnHandle_t burn_cudnn;   // bound to burn_stream (FP convolutions)
 extern int burn_debug_sync;        // train.debug: synchronise after every launch
 }
+
+// precision.cu: the compute precision of FP GEMMs/convolutions (include/burn/precision.h),
+// and src[n] rounded to it in scratch slot 0 or 1 (valid until the next call on that slot)
+extern int cuda_precision;
+const float *cuda_rounded_operand(int slot, const float *src, int64_t n);
 
 // Blocks for a grid-stride loop over n elements: enough to fill the GPU, capped.
 static inline unsigned burn_grid(int64_t n, int block) {

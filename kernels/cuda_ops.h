@@ -27,6 +27,9 @@ void cuda_sumsq(float *out, const float *x, int64_t n);
 void cuda_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+// precision.cu (the rounding helpers are in cuda_common.cuh)
+void cuda_set_compute_precision(int precision);
+
 // rng.cu
 void cuda_uniform(float *x, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi);
 void cuda_normal(float *x, int64_t n, uint64_t seed, uint64_t offset, float mean, float std);
@@ -139,6 +142,10 @@ void cuda_bconv_backward(const struct burn_bconv *cv, float *dx, float *dW, cons
                          const float *x, const float *W_eff, void *ws);
 void cuda_lowp_convert(int prec, void *dst, const float *src, int64_t n);
 void cuda_lowp_gemm(int prec, int M, int N, int K, const void *A, const void *B, void *C);
+
+// xent.cu (softmax cross-entropy with integer labels)
+void cuda_softmax_xent(float *loss, float *dlogits, const float *logits, const int32_t *labels,
+                       int N, int C, float grad_scale);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * step (forward of both views, the symmetrised loss, backward into φ and θ). */
 #include "burn/burn.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,22 @@ static double row_mean(const burn_model *m, const float *rows) {
     return s / m->N;
 }
 
+void burn_model_set_debug(burn_model *m, int on) {
+    m->debug = on;
+    burn_reactnet_set_debug(m->srun, on);
+}
+
+/* debug: -1 with burn_error() when x[n] (backend memory) holds a NaN or an Inf. */
+static int debug_check(burn_model *m, const float *x, int64_t n, const char *what, int view) {
+    if (!m->debug) return 0;
+    float s;
+    m->be->sumsq(m->rows + 2 * m->N, x, n); /* the loss row: free between the loss calls */
+    m->be->download(&s, m->rows + 2 * m->N, sizeof s);
+    if (isfinite(s)) return 0;
+    burn_error_set("non-finite values in %s (view %d)", what, view + 1);
+    return -1;
+}
+
 int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambda,
                     burn_step_stats *st) {
     const burn_backend *be = m->be;
@@ -109,7 +126,9 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
     burn_reactnet_prepare(m->srun, &m->params);
     for (int i = 0; i < 2; i++) {
         burn_resnet_forward_eval(m->trun, &m->teacher_params, v[i], m->ft[i]);
-        if (burn_head_forward(m->th[i], &m->params, m->ft[i], m->head_trainable, &t[i]))
+        if (debug_check(m, m->ft[i], (int64_t)N * m->teacher.feature_dim, "the teacher feature", i) ||
+            burn_head_forward(m->th[i], &m->params, m->ft[i], m->head_trainable, &t[i]) ||
+            debug_check(m, t[i], (int64_t)N * D, "the teacher head's logits", i))
             return -1;
     }
     burn_loss_hparams h = m->loss;
@@ -118,15 +137,22 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
     float *kl = m->rows, *fs = m->rows + N, *loss = m->rows + 2 * N;
     for (int i = 0; i < 2; i++) { /* direction i: student view i learns from teacher view 1-i */
         if (burn_reactnet_forward(m->srun, &m->params, v[i], 1, &feat) ||
-            burn_head_forward(m->shrun, &m->params, feat, 1, &s))
+            burn_head_forward(m->shrun, &m->params, feat, 1, &s) ||
+            debug_check(m, s, (int64_t)N * D, "the student head's logits", i))
             return -1;
         be->loss_fused(kl, fs, loss, m->ds, m->head_trainable ? m->dt[1 - i] : NULL, s, t[1 - i],
                        N, D, h);
         st->kl[i] = row_mean(m, kl);
         st->fs[i] = row_mean(m, fs);
         st->loss += row_mean(m, loss);
+        if (debug_check(m, m->ds, (int64_t)N * D, "the loss gradient w.r.t. the student logits", i))
+            return -1;
         burn_head_backward(m->shrun, &m->params, m->ds, m->dfeat);
+        if (debug_check(m, m->dfeat, (int64_t)N * m->student.feature_dim,
+                        "the gradient w.r.t. the student feature", i))
+            return -1;
         burn_reactnet_backward(m->srun, &m->params, m->dfeat);
+        if (m->debug && burn_reactnet_grad_fault(m->srun)) return -1;
     }
     if (m->head_trainable)
         for (int i = 0; i < 2; i++) burn_head_backward(m->th[i], &m->params, m->dt[i], NULL);

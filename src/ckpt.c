@@ -117,6 +117,14 @@ int burn_ckpt_save(const char *dir, const burn_params *ps, const float *adam_m,
     burn_st_add_meta(&w, "stage", num);
     snprintf(num, sizeof num, "%d", world_size);
     burn_st_add_meta(&w, "world_size", num);
+    if (st->loss_scale > 0) {
+        snprintf(num, sizeof num, "%.17g", st->loss_scale);
+        burn_st_add_meta(&w, "loss_scale", num);
+        snprintf(num, sizeof num, "%" PRId64, st->loss_scale_good);
+        burn_st_add_meta(&w, "loss_scale_good", num);
+        snprintf(num, sizeof num, "%" PRId64, st->skipped);
+        burn_st_add_meta(&w, "skipped_updates", num);
+    }
     burn_st_add_meta(&w, "config", cfg_text);
     char *path = ckpt_path(dir, st->step);
     int rc = burn_st_save(&w, path);
@@ -223,6 +231,19 @@ int burn_ckpt_load(const char *path, burn_params *ps, float *adam_m, float *adam
     if (rc == 0) rc = parse_meta_i64(&f, "micro_step", &st->micro_step);
     if (rc == 0) rc = parse_meta_i64(&f, "stage", &stage);
     st->stage = (int)stage;
+    st->loss_scale = 0;
+    st->loss_scale_good = st->skipped = 0;
+    if (rc == 0 && burn_st_meta(&f, "loss_scale")) { /* an FP16 run's scaler */
+        const char *v = burn_st_meta(&f, "loss_scale");
+        char *end;
+        st->loss_scale = strtod(v, &end);
+        if (*end || !(st->loss_scale > 0) || !isfinite(st->loss_scale)) {
+            burn_error_set("%s: metadata 'loss_scale' is not a positive number: '%s'", path, v);
+            rc = -1;
+        }
+        if (rc == 0) rc = parse_meta_i64(&f, "loss_scale_good", &st->loss_scale_good);
+        if (rc == 0) rc = parse_meta_i64(&f, "skipped_updates", &st->skipped);
+    }
     if (rc == 0) rc = burn_params_load(ps, &f, "", 0);
     for (int j = 0; rc == 0 && j < f.n; j++) /* nothing unknown besides the optimiser state */
         if (strncmp(f.tensors[j].name, "optim.", 6) != 0 &&

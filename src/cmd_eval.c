@@ -55,6 +55,9 @@ int burn_eval_knn(const burn_config *cfg, const burn_backend *be, burn_backbone 
 }
 
 int cmd_eval(int argc, char **argv) {
+    /* protocols with options of their own parse their arguments themselves */
+    if (argc > 0 && strcmp(argv[0], "svm") == 0) return cmd_eval_svm(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "linear") == 0) return cmd_eval_linear(argc - 1, argv + 1);
     static const burn_opt opts[] = {
         BURN_CONFIG_OPTS,
         {"--backbone", "student|teacher|pixels", "whose features (default student)", 0},
@@ -66,11 +69,14 @@ int cmd_eval(int argc, char **argv) {
     burn_args a;
     int rc = burn_args_parse(&a, "burn_gpu eval", "knn --config FILE [--backbone B] [--checkpoint P]",
                              "Evaluate frozen features. Protocols: knn (weighted k-NN top-1 on "
-                             "L2-normalised features; eval.knn_k, eval.knn_temperature).",
+                             "L2-normalised features; eval.knn_k, eval.knn_temperature); svm "
+                             "(linear SVMs, VOC07 mAP, full- and few-shot: burn_gpu eval svm "
+                             "--help); linear (SPEC §9 linear evaluation, top-1/top-5: burn_gpu eval "
+                             "linear --help).",
                              opts, 1, argc, argv);
     if (rc) return rc;
     if (a.npositional != 1 || strcmp(a.positional[0], "knn") != 0) {
-        fprintf(stderr, "burn_gpu eval: name a protocol: knn (see burn_gpu eval --help)\n");
+        fprintf(stderr, "burn_gpu eval: name a protocol: knn, svm, linear (see burn_gpu eval --help)\n");
         burn_args_free(&a);
         return BURN_EXIT_USAGE;
     }

@@ -9,12 +9,20 @@
 #include "burn/cli.h"
 #include "burn/commands.h"
 #include "burn/log.h"
+#include "burn/ssl.h"
 #include "burn/train.h"
 
 static const burn_backend *pick_backend(const burn_config *cfg, const char *prog) {
     const burn_backend *be = burn_backend_select(cfg->run_device);
     if (!be) fprintf(stderr, "%s: %s\n", prog, burn_error());
     return be;
+}
+
+/* train.method: BURN (src/train.c) or a baseline on the binary student (src/train_ssl.c) */
+static int train_method(const burn_config *cfg, const burn_backend *be, int resume,
+                        burn_train_result *res) {
+    return strcmp(cfg->train_method, "burn") == 0 ? burn_train(cfg, be, resume, res)
+                                                  : burn_ssl_train(cfg, be, resume, res);
 }
 
 int cmd_train(int argc, char **argv) {
@@ -26,7 +34,8 @@ int cmd_train(int argc, char **argv) {
     burn_args a;
     int rc = burn_args_parse(&a, "burn_gpu train", "--config FILE [--set K=V ...] [--resume]",
                              "Train one BURN stage (SPEC §4-6): the binary student and both "
-                             "heads against the frozen teacher. Progress on stdout, metrics in "
+                             "heads against the frozen teacher (train.method = byol|moco: that "
+                             "baseline on the student instead). Progress on stdout, metrics in "
                              "run.dir/metrics.jsonl, checkpoints in run.dir.",
                              opts, 0, argc, argv);
     if (rc) return rc;
@@ -34,7 +43,7 @@ int cmd_train(int argc, char **argv) {
     if ((rc = burn_args_config(&a, &cfg)) == 0) {
         const burn_backend *be = pick_backend(&cfg, "burn_gpu train");
         burn_train_result res;
-        rc = be ? burn_train(&cfg, be, burn_arg_flag(&a, "--resume"), &res) : 1;
+        rc = be ? train_method(&cfg, be, burn_arg_flag(&a, "--resume"), &res) : 1;
         if (be) free(res.final_checkpoint);
     }
     burn_config_free(&cfg);
@@ -46,7 +55,7 @@ int cmd_pipeline(int argc, char **argv) {
     static const burn_opt opts[] = {
         {"--stage1", "FILE", "stage-1 config (binary activations)", 0},
         {"--stage2", "FILE", "stage-2 config (binary weights); train.init_from is set to stage "
-                             "1's final checkpoint", 0},
+                             "1's final checkpoint (train.method may be byol|moco too)", 0},
         {"--set", "SECTION.KEY=VALUE", "override a key in both stages (repeatable)", 1},
         {"--device", "auto|cpu|cuda", "backend (overrides run.device)", 0},
         {NULL, NULL, NULL, 0},
@@ -97,13 +106,13 @@ int cmd_pipeline(int argc, char **argv) {
     const burn_backend *be = rc == 0 ? pick_backend(&cfg[0], "burn_gpu pipeline") : NULL;
     if (rc == 0 && !be) rc = 1;
     burn_train_result res = {0};
-    if (rc == 0) rc = burn_train(&cfg[0], be, 0, &res);
+    if (rc == 0) rc = train_method(&cfg[0], be, 0, &res);
     if (rc == 0) {
         free(cfg[1].train_init_from);
         cfg[1].train_init_from = burn_xstrdup(res.final_checkpoint);
         free(res.final_checkpoint);
         res.final_checkpoint = NULL;
-        rc = burn_train(&cfg[1], be, 0, &res);
+        rc = train_method(&cfg[1], be, 0, &res);
     }
     free(res.final_checkpoint);
     for (int s = 0; s < loaded; s++) burn_config_free(&cfg[s]);

@@ -2,7 +2,8 @@
  * the shape, the colour and the background texture, with per-image nuisance (position, size,
  * rotation, colour shifts, background colour, pixel noise). Image i is a pure function of
  * (seed, i, classes, w, h): no files, any size, identical on every machine and thread.
- * label(i) = i mod classes. Used by tests, smoke runs, demos and the data benchmark.
+ * label(i) = i mod classes. Seeds 2k and 2k+1 (data_source.c: the training and evaluation
+ * splits of run.seed k) share the classes' looks, not the images. Used by tests, smoke runs, demos and the data benchmark.
  *
  * Class c: shape = c mod 6 (disk, square, triangle, ring, cross, diamond), texture =
  * (c / 6) mod 3 (stripes, checkerboard, radial waves), hue = frac(0.618·c + class offset),
@@ -63,9 +64,12 @@ void burn_synthetic_render(uint64_t seed, int64_t index, int classes, int w, int
     int c = (int)(index % classes);
     uint64_t cls = (uint64_t)c, img = (1ull << 40) + (uint64_t)index;
     int shape = c % 6, texture = (c / 6) % 3;
-    float cls_hue = 0.618034f * (float)c + draw(seed, cls, 0);
-    float freq = 3.0f + 5.0f * draw(seed, cls, 1);
-    float orient = 3.14159265f * draw(seed, cls, 2);
+    /* the class look ignores the seed's bit 0, which tells the splits apart (data_source.c):
+     * the evaluation split's classes are the training split's */
+    uint64_t cls_seed = seed & ~1ull;
+    float cls_hue = 0.618034f * (float)c + draw(cls_seed, cls, 0);
+    float freq = 3.0f + 5.0f * draw(cls_seed, cls, 1);
+    float orient = 3.14159265f * draw(cls_seed, cls, 2);
     /* per image */
     float cx = 0.3f + 0.4f * draw(seed, img, 0), cy = 0.3f + 0.4f * draw(seed, img, 1);
     float radius = (0.18f + 0.17f * draw(seed, img, 2)) * (float)(w < h ? w : h);

@@ -39,7 +39,8 @@ struct burn_reactnet_run {
     const burn_reactnet *net;
     const burn_backend *be;
     int N, act_grad, weight_grad, stage2;
-    int debug;          /* check every block's output for non-finite values */
+    int debug;          /* check every layer's output and gradient for non-finite values */
+    int grad_fault;     /* debug: backward met a non-finite gradient (burn_error() names it) */
     burn_conv2d stem_cv;
     burn_bn stem_bn;
     const float *input;
@@ -179,6 +180,12 @@ static int bn_fwd(burn_reactnet_run *r, const burn_params *ps, const burn_bn *bn
 
 void burn_reactnet_set_debug(burn_reactnet_run *r, int on) { r->debug = on; }
 
+int burn_reactnet_grad_fault(burn_reactnet_run *r) {
+    int f = r->grad_fault;
+    r->grad_fault = 0;
+    return f;
+}
+
 /* train.debug: -1 with burn_error() naming the tensor when x[n] holds a NaN or an Inf. */
 static int check_finite(burn_reactnet_run *r, const float *x, int64_t n, const char *what, int k) {
     if (!r->debug) return 0;
@@ -222,21 +229,28 @@ int burn_reactnet_forward(burn_reactnet_run *r, const burn_params *ps, const flo
         B->x = cur;
         be->rsign_forward(B->u1, cur, P(d->move1), N, B->C, hw_in);
         bconv_fwd(r, ps, &B->cv3, B->a1, B->u1, d->conv3x3, B->wp3, B->alpha3);
-        if (bn_fwd(r, ps, &B->bn1, d->bn1, B->r1, B->mean1, B->istd1, B->a1, train)) return -1;
+        if (check_finite(r, B->a1, n_mid, "conv3x3", k) ||
+            bn_fwd(r, ps, &B->bn1, d->bn1, B->r1, B->mean1, B->istd1, B->a1, train))
+            return -1;
         if (d->stride == 2) {
             burn_avgpool2d_forward(be, &B->pool, r->S[6], cur);
             be->add(B->r1, B->r1, r->S[6], n_mid);
         } else {
             be->add(B->r1, B->r1, cur, n_mid);
         }
+        if (check_finite(r, B->r1, n_mid, "bn1 + shortcut", k)) return -1;
         be->rprelu_forward(B->z1, B->r1, P(d->rp1[0]), P(d->rp1[1]), P(d->rp1[2]), N, B->C, hw);
+        if (check_finite(r, B->z1, n_mid, "rprelu1", k)) return -1;
         be->rsign_forward(B->u2, B->z1, P(d->move2), N, B->C, hw);
         for (int h = 0; h < B->halves; h++) {
             bconv_fwd(r, ps, &B->cv1, B->a2[h], B->u2, d->conv1x1[h], B->wp1[h], B->alpha1[h]);
             float *dst = B->halves == 1 ? B->r2 : r->S[6 + h];
-            if (bn_fwd(r, ps, &B->bn2, d->bn2[h], dst, B->mean2[h], B->istd2[h], B->a2[h], train))
+            if (check_finite(r, B->a2[h], n_mid, h ? "conv1x1 (second half)" : "conv1x1", k) ||
+                bn_fwd(r, ps, &B->bn2, d->bn2[h], dst, B->mean2[h], B->istd2[h], B->a2[h], train))
                 return -1;
             be->add(dst, dst, B->z1, n_mid);
+            if (check_finite(r, dst, n_mid, h ? "bn2 + z1 (second half)" : "bn2 + z1", k))
+                return -1;
         }
         if (B->halves == 2) burn_concat_forward(be, B->r2, r->S[6], r->S[7], N, B->C, B->C, hw);
         be->rprelu_forward(B->out, B->r2, P(d->rp2[0]), P(d->rp2[1]), P(d->rp2[2]), N, B->Co, hw);
@@ -335,6 +349,8 @@ void burn_reactnet_backward(burn_reactnet_run *r, burn_params *ps, const float *
         be->rsign_backward(S[5], G(d->move1), S[4], B->x, P(d->move1), N, B->C, hw_in,
                            r->act_grad);
         be->add(S[0], S[0], S[5], n_in);
+        if (!r->grad_fault && check_finite(r, S[0], n_in, "gradient w.r.t. the input", k))
+            r->grad_fault = 1; /* the first (deepest) non-finite layer gradient is named */
     }
     /* stem: BN(conv(input)); the input needs no gradient */
     bn_bwd(r, ps, &r->stem_bn, net->stem_bn, S[3], S[0], r->stem_a, r->stem_mean, r->stem_istd);

@@ -2,8 +2,10 @@
  *
  * Per optimiser update u (0-based) of U = epochs·steps_per_epoch / accum:
  *   grads = 0; for each of `accum` micro-batches: burn_model_step with λ(u) (grads add up);
- *   norms of the three trainable groups; non-finite -> stop, naming the tensor (FP32);
- *   Adam with grad_scale 1/accum and lr(u) (linear warm-up from warmup_start·lr, then cosine).
+ *   norms of the three trainable groups; non-finite -> stop, naming the tensor (FP32, BF16),
+ *   or skip the update and halve the loss scale S (FP16, include/burn/precision.h);
+ *   Adam with grad_scale 1/(accum·S) and lr(u) (linear warm-up from warmup_start·lr, then
+ *   cosine), its bias correction counting the updates applied.
  * The data position is micro = u·accum micro-batches; every random number derives from
  * (run.seed, position), so a resumed run is bit-identical to an uninterrupted one on the CPU.
  *
@@ -27,6 +29,7 @@
 #include "burn/dist.h"
 #include "burn/fileio.h"
 #include "burn/log.h"
+#include "burn/precision.h"
 
 typedef struct group {
     const char *name;
@@ -57,6 +60,11 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     memset(result, 0, sizeof *result);
     const char *dir = cfg->run_dir;
     int N = (int)cfg->train_batch_size, accum = (int)cfg->train_accum, rc = 1;
+    int precision = burn_precision_parse(cfg->train_precision);
+    if (precision < 0) {
+        fprintf(stderr, "burn_gpu train: train.precision: %s\n", burn_error());
+        return 2;
+    }
     burn_dist_opts dopts;
     burn_dist_opts_from_config(&dopts, cfg);
     if (burn_dist_attach(be, &dopts) != 0) {
@@ -124,9 +132,10 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     burn_loader *loader = NULL;
     burn_metrics metrics = {0};
     float *adam_m = NULL, *adam_v = NULL, *scratch = NULL, *host_grad = NULL, *dv[2] = {0};
+    float *bn_backup = NULL; /* FP16: the BN running statistics before the update */
     if (cfg->train_debug) { /* every launch synchronised, every block output checked */
         burn_debug_sync = 1;
-        burn_reactnet_set_debug(m.srun, 1);
+        burn_model_set_debug(&m, 1);
     }
     if (burn_model_load_teacher(&m, cfg->teacher_checkpoint) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
@@ -141,6 +150,13 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         rc = 2;
         goto done;
     }
+    /* S2-BNN baseline: a pretrained teacher head (after init_from: the explicit head wins) */
+    if (*cfg->teacher_head_init && !resume && burn_rank == 0 &&
+        burn_model_init_teacher_head(&m, cfg->teacher_head_init) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        rc = 2;
+        goto done;
+    }
     if (cfg->model_stage == 2 && !*cfg->train_init_from)
         burn_warn("stage 2 without train.init_from: the student and heads start from random "
                   "weights, not from stage 1 (SPEC §5)");
@@ -151,7 +167,12 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     be->fill(adam_m, 0.0f, T);
     be->fill(adam_v, 0.0f, T);
     scratch = be->alloc(sizeof(float));
-    burn_ckpt_state st = {0, 0, (int)cfg->model_stage, "burn"};
+    burn_ckpt_state st = {0, 0, (int)cfg->model_stage, "burn", 0, 0, 0};
+    burn_loss_scaler scaler;
+    burn_loss_scaler_init(&scaler, precision, cfg->train_loss_scale,
+                          cfg->train_loss_scale_growth_interval);
+    if (scaler.enabled)
+        bn_backup = be->alloc((size_t)(m.params.total - T + 1) * sizeof(float));
     if (resume && burn_rank == 0) {
         char *latest = burn_ckpt_find_latest(dir);
         if (!latest) {
@@ -186,6 +207,11 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                          burn_world_size, N, accum, (long long)u0);
             st.step = u0;
             st.micro_step = u0 * accum;
+            if (scaler.enabled && st.loss_scale > 0) { /* the scaler goes on where it was */
+                scaler.scale = st.loss_scale;
+                scaler.good = st.loss_scale_good;
+                scaler.skipped = st.skipped;
+            }
             burn_log("resumed from %s at update %lld", latest, (long long)st.step);
             free(latest);
         }
@@ -195,6 +221,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         burn_dist_bcast_host(pos, sizeof pos);
         st.step = pos[0];
         st.micro_step = pos[1];
+        burn_dist_bcast_host(&scaler, sizeof scaler);
         burn_dist_bcast_backend(be, m.params.data, (size_t)m.params.total * sizeof(float));
         burn_dist_bcast_backend(be, adam_m, (size_t)T * sizeof(float));
         burn_dist_bcast_backend(be, adam_v, (size_t)T * sizeof(float));
@@ -229,20 +256,25 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     int schedule = burn_lambda_schedule_parse(cfg->loss_lambda_schedule);
     host_grad = burn_xmalloc((size_t)T * sizeof(float));
     burn_log("training stage %d: %lld updates (%lld epochs × %lld micro-batches / accum %d), "
-             "batch %d per rank, %d rank(s) (global batch %d), run dir %s",
+             "batch %d per rank, %d rank(s) (global batch %d), %s compute, run dir %s",
              (int)cfg->model_stage, (long long)total, (long long)cfg->train_epochs,
-             (long long)spe, accum, N, burn_world_size, N * burn_world_size, dir);
+             (long long)spe, accum, N, burn_world_size, N * burn_world_size,
+             burn_precision_name(precision), dir);
+    be->set_compute_precision(precision);
 
     double t_start = burn_now(), t_last = t_start, wait_last = 0;
     double acc_loss = 0, acc_kl = 0, acc_fs = 0;
-    int acc_n = 0;
-    int64_t u = st.step, first_logged = 0;
+    int acc_n = 0, win_updates = 0; /* finite updates, all updates in the log window */
+    int64_t u = st.step, first_logged = 0, first_update = st.step;
     for (; u < stop; u++) {
         burn_dist_fault_point(u);
         be->fill(m.params.grad, 0.0f, T);
         float lambda = (float)burn_lambda(schedule, u, total, cfg->loss_lambda_start,
                                           cfg->loss_lambda_end, cfg->loss_lambda_constant);
         double step_loss = 0, step_kl = 0, step_fs = 0;
+        m.loss.grad_scale = (float)(scaler.scale / N); /* the loss scale enters at the loss */
+        if (scaler.enabled) /* a skipped update must not keep its forwards' BN statistics */
+            be->copy(bn_backup, m.params.data + T, (size_t)(m.params.total - T) * sizeof(float));
         for (int a = 0; a < accum; a++) {
             const burn_batch *b;
             if (burn_loader_next(loader, &b) != 0) {
@@ -262,7 +294,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 fprintf(stderr, "burn_gpu train: %s\n", burn_error());
                 goto done;
             }
-            if (!isfinite(ss.loss)) { /* the backward ran too: name where it shows first */
+            if (!isfinite(ss.loss) && !scaler.enabled) { /* backward ran too: name where */
                 be->download(host_grad, m.params.grad, (size_t)T * sizeof(float));
                 const char *bad = find_non_finite(&m.params, host_grad);
                 fprintf(stderr, "burn_gpu train: non-finite loss (%g) at update %lld, "
@@ -285,14 +317,29 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             step_kl = sums[1] / burn_world_size;
             step_fs = sums[2] / burn_world_size;
         }
-        acc_kl += step_kl;
-        acc_fs += step_fs;
         double norms[3];
-        for (int g = 0; g < 3; g++) norms[g] = group_norm(be, &m.params, &groups[g], scratch) / accum;
-        if (!isfinite(norms[0] + norms[1] + norms[2]) || cfg->train_debug) {
+        for (int g = 0; g < 3; g++)
+            norms[g] = group_norm(be, &m.params, &groups[g], scratch) / accum / scaler.scale;
+        int finite = isfinite(step_loss) && isfinite(norms[0] + norms[1] + norms[2]);
+        if (!finite || cfg->train_debug) {
             be->download(host_grad, m.params.grad, (size_t)T * sizeof(float));
             const char *bad = find_non_finite(&m.params, host_grad);
-            if (bad) {
+            if (!finite && scaler.enabled) { /* FP16 overflow: skip this update */
+                double was = scaler.scale;
+                burn_loss_scaler_update(&scaler, 0);
+                be->copy(m.params.data + T, bn_backup, (size_t)(m.params.total - T) * sizeof(float));
+                burn_warn("update %lld skipped: non-finite %s under FP16 (loss scale %g -> %g; "
+                          "%lld skipped so far)", (long long)u,
+                          bad ? bad : isfinite(step_loss) ? "gradient norm" : "loss", was,
+                          scaler.scale, (long long)scaler.skipped);
+                if (scaler.scale < BURN_LOSS_SCALE_MIN) {
+                    fprintf(stderr, "burn_gpu train: FP16 overflow persists at loss scale %g: "
+                                    "the forward values exceed FP16's range (65504); use "
+                                    "train.precision = bf16. The last checkpoint in %s is "
+                                    "intact\n", scaler.scale, dir);
+                    goto done;
+                }
+            } else if (bad) {
                 fprintf(stderr, "burn_gpu train: non-finite gradient in %s at update %lld: "
                                 "stopping (FP32); the last checkpoint in %s is intact\n",
                         bad, (long long)u, dir);
@@ -300,17 +347,30 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             }
         }
         double lr = burn_lr_at(cfg->train_lr, u, warmup, total, cfg->train_warmup_start);
-        burn_adam_hparams h = {(float)lr, (float)cfg->train_beta1, (float)cfg->train_beta2,
-                               (float)cfg->train_eps, (float)cfg->train_weight_decay,
-                               1.0f / (float)accum, 0, 0};
-        burn_adam_prepare(&h, u + 1);
-        be->adam_step(m.params.data, m.params.grad, adam_m, adam_v, adam_len, h);
-        if (u == st.step) result->first_loss = step_loss;
+        if (finite || !scaler.enabled) {
+            burn_adam_hparams h = {(float)lr, (float)cfg->train_beta1, (float)cfg->train_beta2,
+                                   (float)cfg->train_eps, (float)cfg->train_weight_decay,
+                                   (float)(1.0 / (accum * scaler.scale)), 0, 0};
+            burn_adam_prepare(&h, u + 1 - scaler.skipped);
+            be->adam_step(m.params.data, m.params.grad, adam_m, adam_v, adam_len, h);
+            if (scaler.enabled) burn_loss_scaler_update(&scaler, 1);
+        }
+        if (u == first_update) result->first_loss = step_loss;
         result->last_loss = step_loss;
-        acc_loss += step_loss;
-        acc_n++;
+        if (finite) { /* a skipped FP16 update's values are not averaged in */
+            acc_loss += step_loss;
+            acc_kl += step_kl;
+            acc_fs += step_fs;
+            acc_n++;
+        }
+        win_updates++;
         st.step = u + 1;
         st.micro_step = st.step * accum;
+        if (scaler.enabled) {
+            st.loss_scale = scaler.scale;
+            st.loss_scale_good = scaler.good;
+            st.skipped = scaler.skipped;
+        }
         if (st.step % cfg->log_every == 0 || st.step == stop) {
             double now = burn_now(), dt = now - t_last, wait = burn_loader_wait_seconds(loader);
             burn_metric kv[] = {
@@ -323,14 +383,17 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 {"gn_student_head", norms[1], "%.3g"},
                 {"gn_student", norms[0], "%.3g"},
                 {"gn_teacher_head", norms[2], "%.3g"},
-                {"img_per_s", (double)acc_n * accum * N * burn_world_size / dt, "%.1f"},
+                {"img_per_s", (double)win_updates * accum * N * burn_world_size / dt, "%.1f"},
                 {"data_wait", dt > 0 ? (wait - wait_last) / dt : 0, "%.2f"},
+                {"loss_scale", scaler.scale, "%g"},
+                {"skipped", (double)scaler.skipped, "%.0f"},
             };
-            burn_log_step(&metrics, st.step, stop, now - t_start, kv, (int)(sizeof kv / sizeof kv[0]));
+            int nkv = (int)(sizeof kv / sizeof kv[0]) - (scaler.enabled ? 0 : 2);
+            burn_log_step(&metrics, st.step, stop, now - t_start, kv, nkv);
             t_last = now;
             wait_last = wait;
             acc_loss = acc_kl = acc_fs = 0;
-            acc_n = 0;
+            acc_n = win_updates = 0;
             first_logged = 1;
         }
         int ckpt_now = st.step == stop || (cfg->train_ckpt_every > 0 && st.step % cfg->train_ckpt_every == 0);
@@ -364,12 +427,14 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
              result->final_checkpoint ? result->final_checkpoint : "(none)");
     rc = 0;
 done:
+    be->set_compute_precision(BURN_COMPUTE_FP32);
     burn_metrics_close(&metrics);
     if (loader) burn_loader_free(loader);
     if (src) burn_source_free(src);
     if (adam_m) be->free(adam_m);
     if (adam_v) be->free(adam_v);
     if (scratch) be->free(scratch);
+    if (bn_backup) be->free(bn_backup);
     for (int i = 0; i < 2; i++)
         if (dv[i]) be->free(dv[i]);
     free(host_grad);

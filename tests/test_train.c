@@ -228,3 +228,77 @@ Test(train, resume_removes_temporaries_of_dead_writers) {
     unlink(live);
     free(stale), free(live), free(dir);
 }
+
+Test(train, debug_names_the_first_non_finite_layer, .timeout = 60) {
+    burn_config c;
+    tiny(&c, "/tmp/unused");
+    const burn_backend *be = burn_cpu_backend();
+    burn_model m;
+    cr_assert_eq(burn_model_init(&m, &c, be, 8), 0, "%s", burn_error());
+    cr_assert_eq(burn_model_load_teacher(&m, c.teacher_checkpoint), 0, "%s", burn_error());
+    float *v1 = malloc(8 * 3 * 32 * 32 * 4), *v2 = malloc(8 * 3 * 32 * 32 * 4);
+    tu_fill(v1, 8 * 3 * 32 * 32, 1, -2, 2);
+    tu_fill(v2, 8 * 3 * 32 * 32, 2, -2, 2);
+    /* one NaN weight in block 3's 3x3 conv (stage 1: real weights) */
+    int i = burn_params_find(&m.params, "student.blocks.3.conv3x3.weight");
+    cr_assert_geq(i, 0);
+    m.params.data[m.params.p[i].offset + 5] = NAN;
+    burn_step_stats st;
+    cr_assert_eq(burn_model_step(&m, v1, v2, 0.8f, &st), 0, "without debug the step runs on");
+    cr_assert(!isfinite(st.loss));
+    burn_model_set_debug(&m, 1);
+    cr_assert_eq(burn_model_step(&m, v1, v2, 0.8f, &st), -1);
+    cr_assert(strstr(burn_error(), "student.blocks.3 (conv3x3)"), "%s", burn_error());
+    /* a NaN in the teacher head: named before any student work */
+    m.params.data[m.params.p[i].offset + 5] = 0.1f;
+    i = burn_params_find(&m.params, "teacher_head.0.weight");
+    m.params.data[m.params.p[i].offset] = INFINITY;
+    cr_assert_eq(burn_model_step(&m, v1, v2, 0.8f, &st), -1);
+    cr_assert(strstr(burn_error(), "teacher head's logits (view 1)"), "%s", burn_error());
+    free(v1), free(v2);
+    burn_model_free(&m);
+    burn_config_free(&c);
+}
+
+Test(train, s2bnn_head_init_loads_a_frozen_pretrained_head, .timeout = 120) {
+    /* S2-BNN baseline: the teacher head of a finished run, frozen, KL only */
+    char *d1 = tmpdir("train-s2h-a"), *d2 = tmpdir("train-s2h-b");
+    burn_config c1, c2;
+    tiny(&c1, d1);
+    set(&c1, "train.max_steps=4");
+    burn_train_result r1, r2;
+    cr_assert_eq(burn_train(&c1, burn_cpu_backend(), 0, &r1), 0);
+    tiny(&c2, d2);
+    char *kv = NULL;
+    cr_assert(asprintf(&kv, "teacher.head_init=%s", d1) > 0);
+    set(&c2, kv);
+    set(&c2, "teacher.head_trainable=false");
+    set(&c2, "loss.lambda_schedule=constant");
+    set(&c2, "loss.lambda_constant=0");
+    set(&c2, "train.max_steps=3");
+    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), 0, &r2), 0);
+    burn_st_file a, b;
+    cr_assert_eq(burn_st_open(&a, r1.final_checkpoint), 0);
+    cr_assert_eq(burn_st_open(&b, r2.final_checkpoint), 0);
+    int heads = 0, student_moved = 0;
+    for (int i = 0; i < a.n; i++) {
+        const burn_st_tensor *ta = &a.tensors[i], *tb = burn_st_find(&b, ta->name);
+        cr_assert_not_null(tb, "%s", ta->name);
+        int same = memcmp(ta->data, tb->data, ta->end - ta->begin) == 0;
+        if (!strncmp(ta->name, "teacher_head.", 13)) {
+            heads++;
+            cr_assert(same, "%s: not the pretrained head's", ta->name);
+        }
+        if (!strncmp(ta->name, "student.", 8)) student_moved += !same;
+    }
+    cr_assert_geq(heads, 6);
+    cr_assert_gt(student_moved, 0);
+    burn_st_close(&a), burn_st_close(&b);
+    free(r2.final_checkpoint);
+    /* a head of another shape is a clear error */
+    set(&c2, "head.hidden=32");
+    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), 0, &r2), 2);
+    free(kv), free(r1.final_checkpoint), free(r2.final_checkpoint), free(d1), free(d2);
+    burn_config_free(&c1);
+    burn_config_free(&c2);
+}

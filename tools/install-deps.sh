@@ -10,6 +10,7 @@ debs=(
     libopenmpi-dev openmpi-bin  # data parallelism (mpirun)
     libinih-dev            # INI configs
     libcjson-dev           # safetensors headers, JSON output
+    liblinear-dev          # linear SVMs of `eval svm`
     libcriterion-dev       # C tests
     libstb-dev             # image decoding
     dataset-fashion-mnist  # IDX files for tools/prepare_fashion_mnist.sh (demo data)

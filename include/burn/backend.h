@@ -56,6 +56,10 @@ typedef struct burn_backend {
      * op(A) = A[M,K] (lda ≥ K) or, with trans_a, A[K,M]ᵀ (lda ≥ M); likewise B. */
     void (*gemm)(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
+    /* Compute format of the FP GEMMs (gemm) and convolutions (conv2d_*) issued after the call:
+     * BURN_COMPUTE_FP32 (default) | BF16 | FP16 (include/burn/precision.h: operands rounded
+     * to that format, FP32 accumulation and storage). Backend-wide state, set by the trainer. */
+    void (*set_compute_precision)(int precision);
 
     /* ---- counter-based random fill (Philox4x32-10, include/burn/rng.h) ----
      * Element i depends only on (seed, offset + i): identical on both backends (uniform
@@ -236,6 +240,12 @@ typedef struct burn_backend {
      * work queued after it (CUDA) or the caller (CPU) waits for the last dist_mean_start. */
     void (*dist_mean_start)(float *x, int64_t n, int64_t bucket);
     void (*dist_mean_wait)(void);
+    /* ---- softmax cross-entropy with integer labels (include/burn/xent_math.h) ----
+     * logits, dlogits [N, C]; labels [N] int32 in backend memory, each in [0, C).
+     * loss[n] = logsumexp(z_n) − z_n[label_n] (z = logits row); dlogits = grad_scale·
+     * (softmax(z_n) − onehot(label_n)) WRITTEN; loss or dlogits may be NULL. */
+    void (*softmax_xent)(float *loss, float *dlogits, const float *logits,
+                         const int32_t *labels, int N, int C, float grad_scale);
 } burn_backend;
 
 /* The CPU backend is always available. */

@@ -34,6 +34,7 @@ typedef struct burn_model {
     burn_params params;         /* trainable */
     burn_params teacher_params; /* frozen backbone */
     int head_trainable, act_grad, weight_grad;
+    int debug;                  /* train.debug: burn_model_set_debug */
     burn_loss_hparams loss;     /* temperature, fs; lambda per step; grad_scale = 1/N */
     burn_reactnet_run *srun;
     burn_head_run *shrun, *th[2];
@@ -56,11 +57,22 @@ int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *b
 int burn_model_load_teacher(burn_model *m, const char *path);
 void burn_model_free(burn_model *m);
 
+/* S2-BNN (src/s2bnn_head.c): initialise the teacher head g_θ (every "teacher_head." tensor,
+ * running statistics included) from a checkpoint, a run directory (its newest checkpoint) or
+ * any safetensors file holding those names with this config's shapes. Strict; nothing changes
+ * unless all tensors check. With teacher.head_trainable = false the head then stays fixed:
+ * KL (and FS) to a frozen pretrained classifier. 0, or -1 with burn_error(). */
+int burn_model_init_teacher_head(burn_model *m, const char *path);
+
 /* Forward and backward of one BURN step on views v1, v2 [N, 3, S, S] (backend memory) with
  * FS weight lambda. Gradients ACCUMULATE into m->params.grad. -1 with burn_error() on a
  * degenerate batch (BN over a single value). */
 int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambda,
                     burn_step_stats *st);
+
+/* train.debug: every layer output and gradient of the step checked for NaN/Inf (synchronising);
+ * burn_model_step then fails naming the first non-finite tensor. */
+void burn_model_set_debug(burn_model *m, int on);
 
 /* Student features [N, F] in eval mode (BN running statistics), for k-NN and extraction:
  * points inside the model's run, valid until the next forward. Stage 2 needs

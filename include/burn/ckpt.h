@@ -25,6 +25,10 @@ typedef struct burn_ckpt_state {
     int64_t step, micro_step;
     int stage;
     const char *kind; /* "burn" */
+    /* FP16 dynamic loss scaling (include/burn/precision.h): scale S (0: not in use, not
+     * saved), finite updates since S last changed, updates skipped so far */
+    double loss_scale;
+    int64_t loss_scale_good, skipped;
 } burn_ckpt_state;
 
 /* Write <dir>/ckpt-<step>.safetensors (8-digit step) atomically, then delete all but the

@@ -11,9 +11,14 @@ int cmd_summary(int argc, char **argv); /* src/cmd_summary.c */
 int cmd_train(int argc, char **argv);   /* src/cmd_train.c */
 int cmd_pipeline(int argc, char **argv); /* src/cmd_train.c */
 int cmd_eval(int argc, char **argv);    /* src/cmd_eval.c */
+int cmd_eval_svm(int argc, char **argv); /* src/cmd_svm.c: `eval svm` */
+int cmd_eval_linear(int argc, char **argv); /* src/cmd_linear.c: `eval linear` */
+int cmd_extract(int argc, char **argv); /* src/cmd_extract.c */
+int cmd_report(int argc, char **argv);  /* src/cmd_report.c */
 int cmd_export(int argc, char **argv);  /* src/cmd_export.c */
 int cmd_selftest(int argc, char **argv); /* src/cmd_selftest.c */
 int cmd_prepare_fashion_mnist(int argc, char **argv); /* src/data_prepare.c */
 int cmd_pretrain_teacher(int argc, char **argv); /* src/cmd_pretrain.c */
+int cmd_finetune(int argc, char **argv); /* src/cmd_finetune.c */
 
 #endif

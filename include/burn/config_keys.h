@@ -34,6 +34,9 @@
             "teacher backbone weights (safetensors, see tools/convert_teacher.py); required")  \
     CFG_BOOL(teacher, head_trainable, true,                                                    \
              "train the teacher head jointly (BURN); false = frozen target (S2-BNN style)")    \
+    CFG_STR(teacher, head_init, "",                                                            \
+            "checkpoint, run dir or file whose teacher_head.* tensors initialise the teacher " \
+            "head (S2-BNN: with head_trainable = false, a frozen pretrained classifier)")     \
     CFG_INT(head, hidden, 2000, 1, 1000000, "MLP head hidden width (SPEC §1)")                \
     CFG_INT(head, out, 2000, 1, 1000000, "MLP head output width: the classifier's classes")   \
     CFG_ENUM(data, source, "synthetic", "imagefolder|list|idx|synthetic",                      \
@@ -141,10 +144,40 @@
     CFG_STR(train, init_from, "",                                                              \
             "stage 2: stage-1 checkpoint or run directory; loads student and both heads")     \
     CFG_BOOL(train, debug, false,                                                              \
-             "synchronise after every CUDA launch and check every gradient tensor each step") \
+             "sync after every CUDA launch; check every layer output/gradient, name the first NaN/Inf") \
+    CFG_ENUM(train, method, "burn", "burn|byol|moco",                                          \
+             "what `train` optimises: BURN, or the BYOL / MoCo v2 baselines on the student")  \
+    CFG_ENUM(train, precision, "fp32", "fp32|bf16|fp16",                                       \
+             "compute of the FP GEMMs/convs: fp32, or bf16/fp16 operands with FP32 accumulation") \
+    CFG_FLOAT(train, loss_scale, 65536.0, 1.0, 1e30,                                           \
+              "fp16: initial dynamic loss scale (halved on overflow, doubled after growth_interval)") \
+    CFG_INT(train, loss_scale_growth_interval, 2000, 1, 1000000000,                             \
+            "fp16: finite updates in a row before the loss scale doubles")                      \
     CFG_INT(eval, batch_size, 256, 1, 1048576, "images per batch for feature extraction")     \
     CFG_INT(eval, knn_k, 20, 1, 100000, "k-NN: neighbours that vote (20 and 200 are common)") \
     CFG_FLOAT(eval, knn_temperature, 0.07, 1e-4, 100, "k-NN: vote weight exp(similarity / T)") \
+    /* eval linear (src/linear_eval.c, src/cmd_linear.c): SPEC §9 linear evaluation */         \
+    CFG_INT(eval, linear_epochs, 100, 1, 100000, "linear eval: epochs of SGD on the train split") \
+    CFG_FLOAT(eval, linear_lr, 0.01, 0.0, 100.0, "linear eval: SGD learning rate")              \
+    CFG_FLOAT(eval, linear_momentum, 0.9, 0.0, 0.999999, "linear eval: SGD momentum")            \
+    CFG_FLOAT(eval, linear_weight_decay, 0.0, 0.0, 1.0, "linear eval: SGD L2 weight decay")      \
+    CFG_STR(eval, linear_milestones, "60,80",                                                  \
+            "linear eval: epochs (comma list) after which the learning rate is multiplied by 0.1") \
+    CFG_INT(eval, linear_batch_size, 256, 1, 1048576, "linear eval: images per SGD step")       \
+    CFG_BOOL(eval, linear_train_fc, true,                                                      \
+             "linear eval of the student: also train its feature FC (+ ReLU) from the checkpoint") \
+    CFG_BOOL(eval, linear_augment, true,                                                       \
+             "linear eval, images path: RandomResizedCrop + flip on the train split")           \
+    /* eval svm (src/svm.c, src/cmd_svm.c): linear SVMs, VOC07 mAP, full- and few-shot */    \
+    CFG_STR(eval, svm_shots, "1,2,4,8,16,32,64,96,full",                                       \
+            "SVM: training images per class, a comma list (0 or full: every image)")           \
+    CFG_INT(eval, svm_draws, 5, 1, 1000, "SVM few-shot: random class-balanced draws per k")    \
+    CFG_INT(eval, svm_folds, 3, 2, 100, "SVM: cross-validation folds that choose the cost")   \
+    CFG_STR(eval, svm_costs, "0.03125,0.0625,0.125,0.25,0.5,1,2,4,8,16,32,64,128",             \
+            "SVM: candidate costs C, a comma list (cross-validated by mean AP)")               \
+    CFG_FLOAT(eval, svm_pos_weight, 2.0, 1e-3, 1e3,                                            \
+              "SVM: loss weight of the positive class (Goyal et al. 2019: 2)")                 \
+    CFG_INT(eval, svm_threads, 0, 0, 1024, "SVM: threads training the SVMs (0: every core)")  \
     CFG_INT(moco, epochs, 800, 1, 100000, "MoCo v2 teacher pretraining: epochs (SPEC §8: 800)") \
     CFG_INT(moco, batch_size, 256, 2, 1048576, "MoCo: images per step (two views each)")       \
     CFG_FLOAT(moco, lr, 0.03, 0.0, 100.0,                                                      \
@@ -163,6 +196,10 @@
             "MoCo: write the checkpoint every N epochs (0: only at the end)")                  \
     CFG_INT(moco, max_steps, 0, 0, 1000000000000,                                              \
             "MoCo: stop after this many steps (0: all epochs); the schedule keeps its length") \
+    CFG_FLOAT(byol, ema_start, 0.996, 0.0, 1.0,                                                \
+              "BYOL baseline: target momentum at update 0, raised to 1 by cosine (BYOL: 0.996)") \
+    CFG_INT(byol, hidden, 4096, 1, 1000000, "BYOL baseline: projector/predictor hidden width") \
+    CFG_INT(byol, dim, 256, 1, 65536, "BYOL baseline: projector/predictor output width")     \
     CFG_ENUM(dist, sync_bn, "heads", "heads|all",                                             \
              "data parallel: global-batch BN statistics in the heads only (BURN), or in all BN") \
     CFG_FLOAT(dist, bucket_mb, 25.0, 0.001, 4096.0,                                            \
@@ -170,6 +207,24 @@
     CFG_FLOAT(dist, timeout, 600.0, 1.0, 86400.0,                                              \
               "data parallel: seconds a collective may wait for the other ranks, then stop")   \
     CFG_INT(log, every, 10, 1, 1000000000, "print a progress line every N optimiser steps")    \
-    CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")
+    CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")    \
+    /* burn_gpu finetune (src/finetune.c): SPEC §9 semi-supervised fine-tuning, supervised */  \
+    CFG_FLOAT(finetune, fraction, 0.01, 1e-6, 1.0,                                             \
+              "labelled share of the train split: per class round(fraction*n_c), at least 1")  \
+    CFG_STR(finetune, subset_list, "",                                                         \
+            "labelled images as a file (one index or path per line) instead of the fraction")  \
+    CFG_INT(finetune, epochs, 20, 1, 100000, "fine-tuning: epochs over the labelled subset")   \
+    CFG_INT(finetune, batch_size, 256, 2, 1048576, "fine-tuning: images per optimiser step")   \
+    CFG_ENUM(finetune, optimizer, "adam", "adam|sgd",                                          \
+             "fine-tuning: adam (train.beta1/beta2/eps) or sgd with finetune.momentum")        \
+    CFG_FLOAT(finetune, lr, 5e-4, 0.0, 100.0,                                                  \
+              "fine-tuning: learning rate of the new classifier (cosine to 0 after warm-up)")  \
+    CFG_FLOAT(finetune, backbone_lr, 0.1, 0.0, 1000.0,                                         \
+              "fine-tuning: the student (backbone + FC) learns at lr * backbone_lr")           \
+    CFG_FLOAT(finetune, weight_decay, 0.0, 0.0, 1.0,                                           \
+              "fine-tuning: L2 weight decay added to every gradient")                          \
+    CFG_FLOAT(finetune, momentum, 0.9, 0.0, 0.999999, "fine-tuning: SGD momentum")             \
+    CFG_FLOAT(finetune, warmup_epochs, 0.0, 0.0, 100000.0,                                     \
+              "fine-tuning: linear warm-up from 0 before the cosine schedule")
 
 #endif

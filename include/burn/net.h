@@ -26,8 +26,11 @@ typedef struct burn_reactnet_run burn_reactnet_run;
 burn_reactnet_run *burn_reactnet_run_new(const burn_reactnet *net, const burn_backend *be,
                                          int N, int act_grad, int weight_grad);
 void burn_reactnet_run_free(burn_reactnet_run *r);
-/* train.debug: check every block's output for NaN/Inf in forward (the error names the block). */
+/* train.debug: check every layer's output for NaN/Inf in forward (forward returns -1, the error
+ * names the block and layer) and each block's input gradient in backward: then
+ * burn_reactnet_grad_fault returns 1 (once) with burn_error() naming the first one. */
 void burn_reactnet_set_debug(burn_reactnet_run *r, int on);
+int burn_reactnet_grad_fault(burn_reactnet_run *r);
 /* Stage 2: binarise and pack the current weights (α, sign bits). Call after every change of
  * the weights (optimiser step, load) and before forward; a no-op in stage 1. */
 void burn_reactnet_prepare(burn_reactnet_run *r, const burn_params *ps);

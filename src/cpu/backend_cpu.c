@@ -43,6 +43,7 @@ static const burn_backend cpu_backend = {
     .sum = cpu_sum,
     .sumsq = cpu_sumsq,
     .gemm = cpu_gemm,
+    .set_compute_precision = cpu_set_compute_precision,
     .uniform = cpu_uniform,
     .normal = cpu_normal,
     .adam_step = cpu_adam_step,
@@ -97,6 +98,7 @@ static const burn_backend cpu_backend = {
     .dist_sum_f64 = cpu_dist_sum_f64,
     .dist_mean_start = cpu_dist_mean_start,
     .dist_mean_wait = cpu_dist_mean_wait,
+    .softmax_xent = cpu_softmax_xent,
 };
 
 const burn_backend *burn_cpu_backend(void) { return &cpu_backend; }

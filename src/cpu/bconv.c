@@ -301,7 +301,7 @@ void cpu_bconv_forward_real(const burn_bconv *cv, float *y, const float *x, cons
     int64_t HW = (int64_t)cv->H * cv->W, HoWo = (int64_t)cv->Ho * cv->Wo;
     for (int n = 0; n < cv->N; n++) {
         sign_im2col(cv, x + (int64_t)n * cv->C * HW, cols);
-        cpu_gemm(0, 0, cv->O, (int)HoWo, cv->K, 1.0f, W, cv->K, cols, (int)HoWo, 0.0f,
+        cpu_sgemm(0, 0, cv->O, (int)HoWo, cv->K, 1.0f, W, cv->K, cols, (int)HoWo, 0.0f,
                  y + (int64_t)n * cv->O * HoWo, (int)HoWo);
     }
 }
@@ -315,16 +315,16 @@ void cpu_bconv_backward(const burn_bconv *cv, float *dx, float *dW, const float 
         const float *dyn = dy + (int64_t)n * cv->O * HoWo;
         if (dW) { /* dW[O, K] += dy_n[O, HoWo] · cols[K, HoWo]ᵀ */
             sign_im2col(cv, x + (int64_t)n * cv->C * HW, cols);
-            cpu_gemm(0, 1, cv->O, cv->K, (int)HoWo, 1.0f, dyn, (int)HoWo, cols, (int)HoWo, 1.0f,
+            cpu_sgemm(0, 1, cv->O, cv->K, (int)HoWo, 1.0f, dyn, (int)HoWo, cols, (int)HoWo, 1.0f,
                      dW, cv->K);
         }
         if (dx) { /* dcols[K, HoWo] = W_effᵀ · dy_n, then col2im */
             float *dxn = dx + (int64_t)n * cv->C * HW;
             if (direct_1x1(cv)) {
-                cpu_gemm(1, 0, cv->K, (int)HoWo, cv->O, 1.0f, W_eff, cv->K, dyn, (int)HoWo, 0.0f,
+                cpu_sgemm(1, 0, cv->K, (int)HoWo, cv->O, 1.0f, W_eff, cv->K, dyn, (int)HoWo, 0.0f,
                          dxn, (int)HoWo);
             } else {
-                cpu_gemm(1, 0, cv->K, (int)HoWo, cv->O, 1.0f, W_eff, cv->K, dyn, (int)HoWo, 0.0f,
+                cpu_sgemm(1, 0, cv->K, (int)HoWo, cv->O, 1.0f, W_eff, cv->K, dyn, (int)HoWo, 0.0f,
                          dcols, (int)HoWo);
                 col2im_add(cv, dcols, dxn);
             }

@@ -21,9 +21,14 @@ void cpu_mul(float *out, const float *a, const float *b, int64_t n);
 void cpu_sum(float *out, const float *x, int64_t n);
 void cpu_sumsq(float *out, const float *x, int64_t n);
 
-/* gemm.c */
+/* gemm.c: cpu_gemm (the backend op) honours the compute precision; cpu_sgemm is always FP32
+ * (the binary convolutions' own GEMMs) */
 void cpu_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
+void cpu_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+               int lda, const float *B, int ldb, float beta, float *C, int ldc);
+void cpu_set_compute_precision(int precision);
+int cpu_compute_precision(void);
 
 /* rng.c */
 void cpu_uniform(float *x, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi);
@@ -135,5 +140,9 @@ void cpu_sgd_step(float *p, const float *g, float *buf, int64_t n, burn_sgd_hpar
 void cpu_dist_sum_f64(double *x, int64_t n);
 void cpu_dist_mean_start(float *x, int64_t n, int64_t bucket);
 void cpu_dist_mean_wait(void);
+
+/* xent.c (softmax cross-entropy with integer labels) */
+void cpu_softmax_xent(float *loss, float *dlogits, const float *logits, const int32_t *labels,
+                      int N, int C, float grad_scale);
 
 #endif

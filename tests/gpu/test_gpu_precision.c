@@ -1,0 +1,88 @@
+/* test_gpu_precision.c — BF16/FP16 compute on the CUDA backend (operands rounded by the shared
+ * burn_round_to_precision, TF32 tensor cores) against the CPU backend under the same
+ * precision: GEMMs of every transpose combination and the cuDNN convolutions. Both sides
+ * multiply the same rounded operands exactly and sum in FP32, so they differ only by the
+ * summation order: errors relative to the largest value, 1e-5 (GEMM) / 1e-4 (conv).
+ * Skipped (visibly) without a CUDA device. */
+#include "gpu_util.h"
+
+#include "burn/layers.h"
+#include "burn/precision.h"
+
+static double rel_err(const float *a, const float *b, int64_t n) {
+    double worst = 0, scale = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - (double)b[i]);
+        if (!(e <= worst)) worst = e;
+        if (fabs((double)b[i]) > scale) scale = fabs((double)b[i]);
+    }
+    return worst / (scale > 0 ? scale : 1e-300);
+}
+
+Test(gpu_precision, gemm_matches_cpu) {
+    REQUIRE_CUDA(g);
+    const burn_backend *cpu = burn_cpu_backend();
+    uint64_t s = 5;
+    for (int prec = BURN_COMPUTE_BF16; prec <= BURN_COMPUTE_FP16; prec++)
+        for (int trial = 0; trial < 8; trial++) {
+            int M = tu_int(&s, 1, 300), N = tu_int(&s, 1, 200), K = tu_int(&s, 1, 500);
+            int ta = trial & 1, tb = (trial >> 1) & 1;
+            int lda = ta ? M : K, ldb = tb ? K : N;
+            int64_t na = (int64_t)M * K, nb = (int64_t)K * N, nc = (int64_t)M * N;
+            float *A = malloc(na * 4), *B = malloc(nb * 4), *C = malloc(nc * 4);
+            tu_fill(A, na, 10 + trial, -2, 2);
+            tu_fill(B, nb, 20 + trial, -2, 2);
+            tu_fill(C, nc, 30 + trial, -1, 1);
+            float *dA = gu_upload(g, A, na), *dB = gu_upload(g, B, nb), *dC = gu_upload(g, C, nc);
+            cpu->set_compute_precision(prec);
+            g->set_compute_precision(prec);
+            cpu->gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.5f, C, N);
+            g->gemm(ta, tb, M, N, K, 1.0f, dA, lda, dB, ldb, 0.5f, dC, N);
+            cpu->set_compute_precision(BURN_COMPUTE_FP32);
+            g->set_compute_precision(BURN_COMPUTE_FP32);
+            float *got = gu_download(g, dC, nc);
+            double e = rel_err(got, C, nc);
+            cr_assert_lt(e, 1e-5, "%s gemm %dx%dx%d ta %d tb %d: rel err %g",
+                         burn_precision_name(prec), M, N, K, ta, tb, e);
+            free(A), free(B), free(C), free(got);
+            g->free(dA), g->free(dB), g->free(dC);
+        }
+}
+
+Test(gpu_precision, conv2d_matches_cpu) {
+    REQUIRE_CUDA(g);
+    const burn_backend *cpu = burn_cpu_backend();
+    static const int geo[][9] = {{4, 3, 57, 55, 16, 7, 7, 2, 3}, {4, 16, 28, 28, 32, 3, 3, 1, 1},
+                                 {5, 64, 7, 7, 96, 1, 1, 1, 0}, {3, 32, 15, 15, 24, 3, 3, 2, 1}};
+    for (int prec = BURN_COMPUTE_BF16; prec <= BURN_COMPUTE_FP16; prec++)
+        for (int k = 0; k < 4; k++) {
+            const int *q = geo[k];
+            burn_conv2d cv;
+            cr_assert_eq(burn_conv2d_init(&cv, q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7], q[8]),
+                         0, "%s", burn_error());
+            int64_t nx = (int64_t)cv.N * cv.C * cv.H * cv.W, nw = (int64_t)cv.O * cv.C * cv.kh * cv.kw,
+                    ny = (int64_t)cv.N * cv.O * cv.Ho * cv.Wo;
+            float *x = malloc(nx * 4), *w = malloc(nw * 4), *dy = malloc(ny * 4);
+            float *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = calloc(nw, 4);
+            tu_fill(x, nx, 1 + k, -2, 2), tu_fill(w, nw, 2 + k, -1, 1), tu_fill(dy, ny, 3 + k, -1, 1);
+            float *d_x = gu_upload(g, x, nx), *d_w = gu_upload(g, w, nw), *d_dy = gu_upload(g, dy, ny);
+            float *d_y = g->alloc(ny * 4), *d_dx = g->alloc(nx * 4), *d_dw = gu_upload(g, dw, nw);
+            cpu->set_compute_precision(prec);
+            g->set_compute_precision(prec);
+            cpu->conv2d_forward(&cv, y, x, w);
+            cpu->conv2d_backward_data(&cv, dx, dy, w);
+            cpu->conv2d_backward_filter(&cv, dw, dy, x);
+            g->conv2d_forward(&cv, d_y, d_x, d_w);
+            g->conv2d_backward_data(&cv, d_dx, d_dy, d_w);
+            g->conv2d_backward_filter(&cv, d_dw, d_dy, d_x);
+            cpu->set_compute_precision(BURN_COMPUTE_FP32);
+            g->set_compute_precision(BURN_COMPUTE_FP32);
+            float *gy = gu_download(g, d_y, ny), *gdx = gu_download(g, d_dx, nx),
+                  *gdw = gu_download(g, d_dw, nw);
+            cr_assert_lt(rel_err(gy, y, ny), 1e-4, "%s conv %d forward", burn_precision_name(prec), k);
+            cr_assert_lt(rel_err(gdx, dx, nx), 1e-4, "%s conv %d data", burn_precision_name(prec), k);
+            cr_assert_lt(rel_err(gdw, dw, nw), 1e-4, "%s conv %d filter", burn_precision_name(prec), k);
+            free(x), free(w), free(dy), free(y), free(dx), free(dw), free(gy), free(gdx), free(gdw);
+            g->free(d_x), g->free(d_w), g->free(d_dy), g->free(d_y), g->free(d_dx), g->free(d_dw);
+        }
+}
