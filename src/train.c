@@ -24,12 +24,10 @@
 
 #include "burn/burn.h"
 #include "burn/check.h"
-#include "burn/ckpt.h"
-#include "burn/data.h"
 #include "burn/dist.h"
-#include "burn/fileio.h"
 #include "burn/log.h"
 #include "burn/precision.h"
+#include "burn/train_plan.h"
 
 typedef struct group {
     const char *name;
@@ -47,93 +45,36 @@ static const char *find_non_finite(const burn_params *ps, const float *host_grad
     return NULL;
 }
 
-static double group_norm(const burn_backend *be, const burn_params *ps, const group *g,
-                         float *scratch) {
-    float h;
-    be->sumsq(scratch, ps->grad + g->begin, g->end - g->begin);
-    be->download(&h, scratch, sizeof h);
-    return sqrt((double)h);
-}
-
 int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                burn_train_result *result) {
     memset(result, 0, sizeof *result);
     const char *dir = cfg->run_dir;
-    int N = (int)cfg->train_batch_size, accum = (int)cfg->train_accum, rc = 1;
+    int rc = 1;
     int precision = burn_precision_parse(cfg->train_precision);
     if (precision < 0) {
         fprintf(stderr, "burn_gpu train: train.precision: %s\n", burn_error());
         return 2;
     }
-    burn_dist_opts dopts;
-    burn_dist_opts_from_config(&dopts, cfg);
-    if (burn_dist_attach(be, &dopts) != 0) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        return 1;
+    burn_train_plan plan;
+    if ((rc = burn_train_plan_init(&plan, cfg, be, "burn_gpu train")) != 0) {
+        burn_train_plan_free(&plan);
+        return rc;
     }
-    if (burn_rank == 0 && burn_mkdirs(dir) != 0) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        return 1;
-    }
-    char *path = NULL;
-    if (burn_rank == 0 &&
-        (asprintf(&path, "%s/config.ini", dir) < 0 || burn_config_save(cfg, path) != 0)) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        free(path);
-        return 1;
-    }
-    free(path);
-
-    /* The data and the schedule first: a batch larger than the data set is a clear error
-     * before the model allocates activations for it. */
-    burn_source *src = burn_source_from_config(cfg, "train");
-    if (!src) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        return 2;
-    }
-    burn_loader_opts lo;
-    burn_loader_opts_from_config(&lo, cfg);
-    lo.batch = N;
-    lo.views = 2;
-    lo.train = 1;
-    lo.rank = burn_rank;
-    lo.world = burn_world_size;
-    lo.shuffle = 1;
-    lo.epochs = 0;
-    lo.be = be;
-    burn_sampler sampler;
-    if (burn_sampler_init(&sampler, src->count, N, lo.rank, lo.world, 1, lo.drop_last, lo.seed)) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        burn_source_free(src);
-        return 2;
-    }
-    int64_t spe = sampler.steps_per_epoch;
-    burn_sampler_free(&sampler);
-    int64_t total = cfg->train_epochs * spe / accum;
-    if (total < 1) {
-        fprintf(stderr, "burn_gpu train: %lld images at batch %d × accum %d give no optimiser "
-                        "update per run; lower train.batch_size or train.accum\n",
-                (long long)src->count, N, accum);
-        burn_source_free(src);
-        return 2;
-    }
-    int64_t stop = cfg->train_max_steps > 0 && cfg->train_max_steps < total ? cfg->train_max_steps
-                                                                             : total;
-    int64_t warmup = (int64_t)(cfg->train_warmup_epochs * (double)spe / accum);
+    rc = 1;
+    int N = plan.N, accum = plan.accum;
+    int64_t spe = plan.spe, total = plan.total, stop = plan.stop;
 
     burn_model m;
     /* dist.sync_bn = all: the student's BN too sees global-batch statistics */
-    const burn_backend *model_be = dopts.sync_all_bn ? burn_dist_sync_bn_backend(be) : be;
+    const burn_backend *model_be = plan.sync_all_bn ? burn_dist_sync_bn_backend(be) : be;
     if (burn_model_init(&m, cfg, model_be, N) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        burn_source_free(src);
+        burn_train_plan_free(&plan);
         return 2;
     }
-    burn_loader *loader = NULL;
-    burn_metrics metrics = {0};
-    float *adam_m = NULL, *adam_v = NULL, *scratch = NULL, *host_grad = NULL, *dv[2] = {0};
+    float *adam_m = NULL, *adam_v = NULL, *scratch = NULL, *host_grad = NULL;
     float *bn_backup = NULL; /* FP16: the BN running statistics before the update */
-    if (cfg->train_debug) { /* every launch synchronised, every block output checked */
+    if (cfg->train_debug) { /* every launch synchronised, every layer checked */
         burn_debug_sync = 1;
         burn_model_set_debug(&m, 1);
     }
@@ -143,7 +84,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         goto done;
     }
     static const char *const handoff[] = {"student.", "student_head.", "teacher_head.", NULL};
-    /* rank 0 reads, the broadcast below hands the weights out */
+    /* rank 0 reads, the broadcast of burn_train_plan_resume hands the weights out */
     if (*cfg->train_init_from && !resume && burn_rank == 0 &&
         burn_ckpt_init_from(cfg->train_init_from, &m.params, handoff) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
@@ -173,78 +114,13 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                           cfg->train_loss_scale_growth_interval);
     if (scaler.enabled)
         bn_backup = be->alloc((size_t)(m.params.total - T + 1) * sizeof(float));
-    if (resume && burn_rank == 0) {
-        char *latest = burn_ckpt_find_latest(dir);
-        if (!latest) {
-            burn_log("--resume: no checkpoint in %s, starting from the beginning", dir);
-        } else {
-            burn_dist_layout saved;
-            if (burn_ckpt_load(latest, &m.params, adam_m, adam_v, &st) != 0 ||
-                burn_dist_ckpt_layout(latest, &saved) != 0) {
-                fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-                free(latest);
-                goto done;
-            }
-            /* the same share of the run under this run's world size, batch and accum */
-            int64_t spe_saved = spe;
-            if (saved.world != burn_world_size || saved.batch != N) {
-                burn_sampler s;
-                if (burn_sampler_init(&s, src->count, (int)saved.batch, 0, saved.world, 1,
-                                      lo.drop_last, lo.seed) != 0) {
-                    fprintf(stderr, "burn_gpu train: %s: %s\n", latest, burn_error());
-                    free(latest);
-                    goto done;
-                }
-                spe_saved = s.steps_per_epoch;
-                burn_sampler_free(&s);
-            }
-            int64_t u0 = burn_dist_resume_update(st.micro_step, spe_saved, spe, accum);
-            if (u0 != st.step)
-                burn_log("%s was written by %d rank(s) × batch %lld × accum %lld at update %lld "
-                         "(epoch %.3f); here %d rank(s) × batch %d × accum %d: update %lld",
-                         latest, saved.world, (long long)saved.batch, (long long)saved.accum,
-                         (long long)st.step, (double)st.micro_step / (double)spe_saved,
-                         burn_world_size, N, accum, (long long)u0);
-            st.step = u0;
-            st.micro_step = u0 * accum;
-            if (scaler.enabled && st.loss_scale > 0) { /* the scaler goes on where it was */
-                scaler.scale = st.loss_scale;
-                scaler.good = st.loss_scale_good;
-                scaler.skipped = st.skipped;
-            }
-            burn_log("resumed from %s at update %lld", latest, (long long)st.step);
-            free(latest);
-        }
-    }
-    if (burn_world_size > 1) { /* rank 0's start state to everyone */
-        int64_t pos[2] = {st.step, st.micro_step};
-        burn_dist_bcast_host(pos, sizeof pos);
-        st.step = pos[0];
-        st.micro_step = pos[1];
-        burn_dist_bcast_host(&scaler, sizeof scaler);
-        burn_dist_bcast_backend(be, m.params.data, (size_t)m.params.total * sizeof(float));
-        burn_dist_bcast_backend(be, adam_m, (size_t)T * sizeof(float));
-        burn_dist_bcast_backend(be, adam_v, (size_t)T * sizeof(float));
-    }
-    lo.start_epoch = st.micro_step / spe;
-    lo.start_step = st.micro_step % spe;
-    loader = burn_loader_create(src, &lo);
-    if (!loader) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+    if (burn_train_plan_resume(&plan, resume, &m.params, adam_m, adam_v, &st) != 0 ||
+        burn_train_plan_start(&plan, &st) != 0)
         goto done;
-    }
-    char *mpath = NULL;
-    if (burn_rank == 0 &&
-        (asprintf(&mpath, "%s/metrics.jsonl", dir) < 0 || burn_metrics_open(&metrics, mpath))) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        free(mpath);
-        goto done;
-    }
-    free(mpath);
-    if (be->is_device) {
-        size_t bytes = (size_t)N * 3 * lo.size * lo.size * sizeof(float);
-        dv[0] = be->alloc(bytes);
-        dv[1] = be->alloc(bytes);
+    if (scaler.enabled && st.loss_scale > 0) { /* a resumed FP16 run's scaler goes on */
+        scaler.scale = st.loss_scale;
+        scaler.good = st.loss_scale_good;
+        scaler.skipped = st.skipped;
     }
     group groups[3] = {
         {"student", 0, m.params.p[burn_params_find(&m.params, "student_head.0.weight")].offset},
@@ -265,8 +141,8 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     double t_start = burn_now(), t_last = t_start, wait_last = 0;
     double acc_loss = 0, acc_kl = 0, acc_fs = 0;
     int acc_n = 0, win_updates = 0; /* finite updates, all updates in the log window */
-    int64_t u = st.step, first_logged = 0, first_update = st.step;
-    for (; u < stop; u++) {
+    int64_t first_update = st.step;
+    for (int64_t u = st.step; u < stop; u++) {
         burn_dist_fault_point(u);
         be->fill(m.params.grad, 0.0f, T);
         float lambda = (float)burn_lambda(schedule, u, total, cfg->loss_lambda_start,
@@ -276,21 +152,10 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         if (scaler.enabled) /* a skipped update must not keep its forwards' BN statistics */
             be->copy(bn_backup, m.params.data + T, (size_t)(m.params.total - T) * sizeof(float));
         for (int a = 0; a < accum; a++) {
-            const burn_batch *b;
-            if (burn_loader_next(loader, &b) != 0) {
-                fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-                goto done;
-            }
-            const float *v1 = b->x[0], *v2 = b->x[1];
-            if (be->is_device) {
-                size_t bytes = (size_t)N * 3 * b->h * b->w * sizeof(float);
-                be->upload(dv[0], b->x[0], bytes);
-                be->upload(dv[1], b->x[1], bytes);
-                v1 = dv[0];
-                v2 = dv[1];
-            }
+            const float *v[2];
             burn_step_stats ss;
-            if (burn_model_step(&m, v1, v2, lambda, &ss) != 0) {
+            if (burn_train_plan_next(&plan, v) != 0) goto done;
+            if (burn_model_step(&m, v[0], v[1], lambda, &ss) != 0) {
                 fprintf(stderr, "burn_gpu train: %s\n", burn_error());
                 goto done;
             }
@@ -319,7 +184,9 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         }
         double norms[3];
         for (int g = 0; g < 3; g++)
-            norms[g] = group_norm(be, &m.params, &groups[g], scratch) / accum / scaler.scale;
+            norms[g] = burn_backend_norm(be, m.params.grad + groups[g].begin,
+                                         groups[g].end - groups[g].begin, scratch) /
+                       accum / scaler.scale;
         int finite = isfinite(step_loss) && isfinite(norms[0] + norms[1] + norms[2]);
         if (!finite || cfg->train_debug) {
             be->download(host_grad, m.params.grad, (size_t)T * sizeof(float));
@@ -341,12 +208,12 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 }
             } else if (bad) {
                 fprintf(stderr, "burn_gpu train: non-finite gradient in %s at update %lld: "
-                                "stopping (FP32); the last checkpoint in %s is intact\n",
-                        bad, (long long)u, dir);
+                                "stopping (%s); the last checkpoint in %s is intact\n",
+                        bad, (long long)u, burn_precision_name(precision), dir);
                 goto done;
             }
         }
-        double lr = burn_lr_at(cfg->train_lr, u, warmup, total, cfg->train_warmup_start);
+        double lr = burn_lr_at(cfg->train_lr, u, plan.warmup, total, cfg->train_warmup_start);
         if (finite || !scaler.enabled) {
             burn_adam_hparams h = {(float)lr, (float)cfg->train_beta1, (float)cfg->train_beta2,
                                    (float)cfg->train_eps, (float)cfg->train_weight_decay,
@@ -372,7 +239,8 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             st.skipped = scaler.skipped;
         }
         if (st.step % cfg->log_every == 0 || st.step == stop) {
-            double now = burn_now(), dt = now - t_last, wait = burn_loader_wait_seconds(loader);
+            double now = burn_now(), dt = now - t_last;
+            double wait = burn_loader_wait_seconds(plan.loader);
             burn_metric kv[] = {
                 {"epoch", (double)(st.micro_step / spe), "%.0f"},
                 {"loss", acc_loss / acc_n, "%.4f"},
@@ -389,54 +257,30 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 {"skipped", (double)scaler.skipped, "%.0f"},
             };
             int nkv = (int)(sizeof kv / sizeof kv[0]) - (scaler.enabled ? 0 : 2);
-            burn_log_step(&metrics, st.step, stop, now - t_start, kv, nkv);
+            burn_log_step(&plan.metrics, st.step, stop, now - t_start, kv, nkv);
             t_last = now;
             wait_last = wait;
             acc_loss = acc_kl = acc_fs = 0;
             acc_n = win_updates = 0;
-            first_logged = 1;
         }
         int ckpt_now = st.step == stop || (cfg->train_ckpt_every > 0 && st.step % cfg->train_ckpt_every == 0);
-        if (ckpt_now && burn_rank == 0) {
-            char *written = NULL;
-            if (burn_ckpt_save(dir, &m.params, adam_m, adam_v, &st, cfg, burn_world_size,
-                               (int)cfg->train_keep_ckpts, &written) != 0) {
-                fprintf(stderr, "burn_gpu train: checkpoint failed: %s\n", burn_error());
-                goto done;
-            }
-            free(result->final_checkpoint);
-            result->final_checkpoint = written;
-        }
+        if (ckpt_now &&
+            burn_train_plan_checkpoint(&plan, cfg, &m.params, adam_m, adam_v, &st, result) != 0)
+            goto done;
     }
-    (void)first_logged;
-    if (burn_world_size > 1) { /* every rank returns the path (the pipeline's stage 2 needs it) */
-        int64_t len = burn_rank == 0 && result->final_checkpoint
-                          ? (int64_t)strlen(result->final_checkpoint) + 1 : 0;
-        burn_dist_bcast_host(&len, sizeof len);
-        if (burn_rank != 0 && len > 0) {
-            free(result->final_checkpoint);
-            result->final_checkpoint = burn_xmalloc((size_t)len);
-        }
-        if (len > 0) burn_dist_bcast_host(result->final_checkpoint, (size_t)len);
-    }
+    burn_train_plan_finish(&plan, result);
     result->steps = st.step;
-    if (burn_loader_bad_count(loader) > 0)
-        burn_warn("%lld unreadable images were skipped", (long long)burn_loader_bad_count(loader));
     burn_log("stage %d done: %lld updates, last loss %.4f, checkpoint %s", (int)cfg->model_stage,
              (long long)st.step, result->last_loss,
              result->final_checkpoint ? result->final_checkpoint : "(none)");
     rc = 0;
 done:
     be->set_compute_precision(BURN_COMPUTE_FP32);
-    burn_metrics_close(&metrics);
-    if (loader) burn_loader_free(loader);
-    if (src) burn_source_free(src);
+    burn_train_plan_free(&plan);
     if (adam_m) be->free(adam_m);
     if (adam_v) be->free(adam_v);
     if (scratch) be->free(scratch);
     if (bn_backup) be->free(bn_backup);
-    for (int i = 0; i < 2; i++)
-        if (dv[i]) be->free(dv[i]);
     free(host_grad);
     burn_model_free(&m);
     return rc;

@@ -15,14 +15,17 @@ s2=configs/demo/stage2.ini
 [ -f runs/demo/teacher/teacher.safetensors ] || { echo "run make demo first (the teacher)" >&2; exit 2; }
 mkdir -p "$out"
 
-# Two stages as SPEC §5 (3 + 3 epochs), extra --set overrides for both.
-two_stage() {
-    local dir=$1; shift
+# Two stages as SPEC §5 (3 + 3 epochs) from a stage-1 config (default the demo's), extra --set
+# overrides for both: stage 2 is the same config with binary weights, from stage 1's weights.
+two_stage_from() {
+    local cfg=$1 dir=$2; shift 2
     [ -f "$dir/stage2/done" ] && return 0
-    $burn train --config $s1 --set run.dir=$dir/stage1 "$@"
-    $burn train --config $s2 --set run.dir=$dir/stage2 --set train.init_from=$dir/stage1 "$@"
+    $burn train --config $cfg --set run.dir=$dir/stage1 "$@"
+    $burn train --config $cfg --set run.dir=$dir/stage2 --set model.stage=2 \
+        --set train.init_from=$dir/stage1 "$@"
     touch "$dir/stage2/done"
 }
+two_stage() { two_stage_from $s1 "$@"; }
 # One stage with binary weights and activations from the start, as many updates (6 epochs).
 one_stage() {
     local dir=$1; shift
@@ -31,13 +34,14 @@ one_stage() {
         --set train.epochs=6 "$@"
     touch "$dir/stage2/done"
 }
-evaluate() { # dir: k-NN and linear evaluation of its stage-2 student
-    local dir=$1
-    [ -f "$dir/knn.json" ] || $burn eval knn --config $s2 --checkpoint "$dir/stage2" --json "$dir/knn.json" | tail -n 1
-    if [ -f configs/fmnist/linear.ini ] && [ ! -f "$dir/linear.json" ]; then
-        $burn eval linear --config configs/fmnist/linear.ini --checkpoint "$dir/stage2" \
-            --json "$dir/linear.json" | tail -n 1
-    fi
+evaluate() { # dir [weights, default dir/stage2] [eval options]: k-NN and linear evaluation
+    local dir=$1 ckpt=${2:-$1/stage2}; shift; [ $# -gt 0 ] && shift
+    local args=(--checkpoint "$ckpt")
+    [ $# -gt 0 ] && args=("$@")
+    mkdir -p "$dir"
+    [ -f "$dir/knn.json" ] || $burn eval knn --config $s2 "${args[@]}" --json "$dir/knn.json" | tail -n 1
+    [ -f "$dir/linear.json" ] || $burn eval linear --config configs/fmnist/linear.ini "${args[@]}" \
+        --json "$dir/linear.json" | tail -n 1
 }
 
 lam_const="--set loss.lambda_schedule=constant --set loss.lambda_constant=0.8"
@@ -58,9 +62,24 @@ variant() {
     t7_lambda_step)    two_stage $dir --set loss.lambda_schedule=step ;;
     # the finding of docs/RESULTS.md: the teacher head frozen at its random initialisation
     frozen_head)       two_stage $dir --set teacher.head_trainable=false ;;
+    # baselines (issue 8): the same student, data, updates and optimiser
+    byol)              two_stage_from configs/fmnist/byol.ini $dir ;;
+    moco_bnn)          two_stage_from configs/fmnist/moco_bnn.ini $dir ;;
+    s2bnn)             [ -f $out/burn/stage2/done ] || variant burn
+                       two_stage_from configs/fmnist/s2bnn.ini $dir --set teacher.head_init=$out/burn/stage1 ;;
+    supervised)        [ -f $dir/finetune.json ] || $burn finetune --config configs/fmnist/supervised.ini \
+                           --checkpoint random --fraction 1 --set run.dir=$dir/stage2 \
+                           --json $dir/finetune.json | tail -n 1 ;;
+    random_init)       evaluate $dir random; return ;;
+    teacher)           evaluate $dir "" --backbone teacher; return ;;
+    raw_pixels)        evaluate $dir "" --backbone pixels; return ;;
     *) echo "unknown variant $name" >&2; exit 2 ;;
     esac
     evaluate $dir
 }
-all="t5_kl_only t5_plus_fs t5_plus_dynamic burn t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step frozen_head"
+all="t5_kl_only t5_plus_fs t5_plus_dynamic burn t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step
+     frozen_head byol moco_bnn s2bnn supervised random_init teacher raw_pixels"
 for v in ${@:-$all}; do variant $v; done
+labels=() runs=()
+for v in $all; do [ -d $out/$v ] && runs+=($out/$v) && labels+=(--label $v); done
+$burn report --out $out/report.md "${labels[@]}" "${runs[@]}"
