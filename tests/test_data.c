@@ -284,17 +284,20 @@ Test(data, synthetic_source) {
     burn_source_free(a), burn_source_free(b), burn_source_free(c);
 }
 
-/* A nearest-class-mean classifier on 4x4 thumbnails must beat chance by far: the classes are
- * visible in the pixels (what a training smoke run relies on). */
+/* A nearest-class-mean classifier on 4x4 thumbnails, fitted on the training split (seed 2k),
+ * must beat chance by far on the evaluation split (seed 2k+1): the classes are visible in the
+ * pixels and mean the same in both splits (what training and evaluation smoke runs rely on). */
 Test(data, synthetic_classes_are_learnable) {
     int classes = 6, per = 40, S = 24, T = 4;
-    burn_source *s = burn_source_synthetic(3, (int64_t)classes * per * 2, classes, S, S);
+    burn_source *split[2] = {burn_source_synthetic(2, (int64_t)classes * per, classes, S, S),
+                             burn_source_synthetic(3, (int64_t)classes * per, classes, S, S)};
     double mean[6][4 * 4 * 3] = {{0}};
     burn_image img = {0};
     float thumb[4 * 4 * 3];
     int correct = 0, tested = 0;
     for (int pass = 0; pass < 2; pass++)
-        for (int64_t i = pass * classes * per; i < (pass + 1) * classes * per; i++) {
+        for (int64_t i = 0; i < classes * per; i++) {
+            burn_source *s = split[pass];
             burn_source_load(s, i, &img);
             memset(thumb, 0, sizeof thumb);
             for (int y = 0; y < S; y++)
@@ -316,10 +319,11 @@ Test(data, synthetic_classes_are_learnable) {
                 tested++;
             }
         }
-    cr_assert_gt(correct, tested / 3, "nearest mean: %d of %d (chance %d)", correct, tested,
+    cr_assert_gt(correct, tested / 2, "nearest mean: %d of %d (chance %d)", correct, tested,
                  tested / classes);
     burn_image_free(&img);
-    burn_source_free(s);
+    burn_source_free(split[0]);
+    burn_source_free(split[1]);
 }
 
 Test(data, source_from_config) {
