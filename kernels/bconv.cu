@@ -243,9 +243,9 @@ extern "C" void cuda_bconv_backward(const burn_bconv *cv, float *dx, float *dW, 
                 cols, x + (int64_t)n0 * cv->C * HW, *cv, chunk);
             BURN_LAUNCH_CHECK();
             for (int i = 0; i < chunk; i++)
-                cuda_gemm(0, 1, cv->O, cv->K, (int)HoWo, 1.0f, dyc + (int64_t)i * cv->O * HoWo,
-                          (int)HoWo, cols + (int64_t)i * cv->K * HoWo, (int)HoWo, 1.0f, dW,
-                          cv->K);
+                cuda_sgemm(0, 1, cv->O, cv->K, (int)HoWo, 1.0f, dyc + (int64_t)i * cv->O * HoWo,
+                           (int)HoWo, cols + (int64_t)i * cv->K * HoWo, (int)HoWo, 1.0f, dW,
+                           cv->K);
         }
         if (dx) { // dcols_n[K, HoWo] = W_effᵀ · dy_n (column-major: dcolsᵀ = dyᵀ·W), col2im
             float *dxc = dx + (int64_t)n0 * cv->C * HW;

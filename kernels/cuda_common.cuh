@@ -21,6 +21,9 @@ extern int burn_debug_sync;        // train.debug: synchronise after every launc
 // and src[n] rounded to it in scratch slot 0 or 1 (valid until the next call on that slot)
 extern int cuda_precision;
 const float *cuda_rounded_operand(int slot, const float *src, int64_t n);
+// gemm.cu: the FP32 GEMM whatever the compute precision (binary convolutions' own GEMMs)
+void cuda_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+                int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
 // Blocks for a grid-stride loop over n elements: enough to fill the GPU, capped.
 static inline unsigned burn_grid(int64_t n, int block) {

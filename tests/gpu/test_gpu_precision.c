@@ -2,10 +2,12 @@
  * burn_round_to_precision, TF32 tensor cores) against the CPU backend under the same
  * precision: GEMMs of every transpose combination and the cuDNN convolutions. Both sides
  * multiply the same rounded operands exactly and sum in FP32, so they differ only by the
- * summation order: errors relative to the largest value, 1e-5 (GEMM) / 1e-4 (conv).
+ * summation order: errors relative to the largest value, 1e-5 (GEMM) / 1e-4 (conv). The binary
+ * convolution's own GEMMs stay FP32 under any setting.
  * Skipped (visibly) without a CUDA device. */
 #include "gpu_util.h"
 
+#include "burn/bconv.h"
 #include "burn/layers.h"
 #include "burn/precision.h"
 
@@ -85,4 +87,35 @@ Test(gpu_precision, conv2d_matches_cpu) {
             free(x), free(w), free(dy), free(y), free(dx), free(dw), free(gy), free(gdx), free(gdw);
             g->free(d_x), g->free(d_w), g->free(d_dy), g->free(d_y), g->free(d_dx), g->free(d_dw);
         }
+}
+
+Test(gpu_precision, binary_conv_ignores_the_precision) {
+    REQUIRE_CUDA(g);
+    burn_bconv cv;
+    cr_assert_eq(burn_bconv_init(&cv, 3, 16, 9, 9, 8, 3, 1, 1), 0, "%s", burn_error());
+    int64_t nx = 3 * 16 * 81, nw = 8 * 16 * 9, ny = (int64_t)3 * 8 * cv.Ho * cv.Wo;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *dy = malloc(ny * 4);
+    tu_fill(x, nx, 1, -1, 1), tu_fill(w, nw, 2, -1, 1), tu_fill(dy, ny, 3, -1, 1);
+    float *d_x = gu_upload(g, x, nx), *d_w = gu_upload(g, w, nw), *d_dy = gu_upload(g, dy, ny);
+    void *ws = g->alloc(g->bconv_workspace_bytes(&cv));
+    float *out[2][3];
+    for (int pass = 0; pass < 2; pass++) { /* FP32, then FP16: the same bits */
+        float *d_y = g->alloc(ny * 4), *d_dx = g->alloc(nx * 4), *d_dw = g->alloc(nw * 4);
+        g->fill(d_dw, 0.0f, nw);
+        g->set_compute_precision(pass ? BURN_COMPUTE_FP16 : BURN_COMPUTE_FP32);
+        g->bconv_forward_real(&cv, d_y, d_x, d_w, ws);
+        g->bconv_backward(&cv, d_dx, d_dw, d_dy, d_x, d_w, ws);
+        g->set_compute_precision(BURN_COMPUTE_FP32);
+        out[pass][0] = gu_download(g, d_y, ny);
+        out[pass][1] = gu_download(g, d_dx, nx);
+        out[pass][2] = gu_download(g, d_dw, nw);
+        g->free(d_y), g->free(d_dx), g->free(d_dw);
+    }
+    int64_t n[3] = {ny, nx, nw};
+    for (int k = 0; k < 3; k++) {
+        cr_assert(memcmp(out[0][k], out[1][k], n[k] * 4) == 0, "output %d depends on precision", k);
+        free(out[0][k]), free(out[1][k]);
+    }
+    free(x), free(w), free(dy);
+    g->free(d_x), g->free(d_w), g->free(d_dy), g->free(ws);
 }
