@@ -52,16 +52,12 @@ int burn_extract(const burn_config *cfg, burn_model *m, burn_backbone which, con
     int rc = 0;
     for (;;) {
         const burn_batch *b;
-        int r = burn_loader_next(loader, &b);
+        const float *x, *feat = NULL;
+        int r = burn_loader_next_view(loader, be, 0, dev_in, &b, &x);
         if (r == 1) break;
         if (r != 0) {
             rc = -1;
             break;
-        }
-        const float *x = b->x[0], *feat = NULL;
-        if (dev_in) {
-            be->upload(dev_in, b->x[0], (size_t)N * 3 * S * S * sizeof(float));
-            x = dev_in;
         }
         if (which == BURN_BACKBONE_STUDENT) {
             if (burn_model_student_features(m, x, &feat) != 0) {

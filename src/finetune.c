@@ -212,16 +212,12 @@ static int evaluate(burn_finetune_model *m, const burn_config *cfg, burn_source 
     int rc = 0;
     for (;;) {
         const burn_batch *b;
-        int r = burn_loader_next(loader, &b);
+        const float *x, *logits;
+        int r = burn_loader_next_view(loader, be, 0, dev_in, &b, &x);
         if (r == 1) break;
         if (r != 0) {
             rc = -1;
             break;
-        }
-        const float *x = b->x[0], *logits;
-        if (dev_in) {
-            be->upload(dev_in, b->x[0], in_bytes);
-            x = dev_in;
         }
         if (burn_finetune_logits(m, x, &logits) != 0) {
             rc = -1;
@@ -381,16 +377,12 @@ int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_fin
     int64_t acc_hits = 0, acc_n = 0;
     for (int64_t u = 0; u < total; u++) {
         const burn_batch *b;
-        int r = burn_loader_next(loader, &b);
+        const float *x;
+        int r = burn_loader_next_view(loader, be, 0, dev_in, &b, &x);
         if (r != 0) {
             if (r == 1) burn_error_set("the loader ended after %lld of %lld updates",
                                        (long long)u, (long long)total);
             goto done;
-        }
-        const float *x = b->x[0];
-        if (dev_in) {
-            be->upload(dev_in, b->x[0], in_bytes);
-            x = dev_in;
         }
         be->fill(m.params.grad, 0.0f, T);
         double loss;

@@ -434,7 +434,8 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
     int64_t epoch_count = 0, cur_epoch = -1;
     for (;;) {
         const burn_batch *b;
-        int r = burn_loader_next(loader, &b);
+        const float *in;
+        int r = burn_loader_next_view(loader, be, 0, x, &b, &in);
         if (r == 1) break;
         if (r != 0) {
             rc = -1;
@@ -447,11 +448,6 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
             cur_epoch = b->epoch;
             epoch_loss = 0;
             epoch_count = 0;
-        }
-        const float *in = b->x[0];
-        if (x) {
-            be->upload(x, b->x[0], (size_t)B * 3 * S * S * sizeof(float));
-            in = x;
         }
         const float *pooled;
         if (burn_reactnet_forward(run, &backbone, in, 0, &pooled) != 0) {
@@ -515,16 +511,12 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
         int64_t filled = 0;
         for (;;) {
             const burn_batch *b;
-            int r = burn_loader_next(loader, &b);
+            const float *in, *pooled;
+            int r = burn_loader_next_view(loader, be, 0, ex, &b, &in);
             if (r == 1) break;
             if (r != 0) {
                 rc = -1;
                 break;
-            }
-            const float *in = b->x[0], *pooled;
-            if (ex) {
-                be->upload(ex, b->x[0], (size_t)EB * 3 * S * S * sizeof(float));
-                in = ex;
             }
             if (burn_reactnet_forward(erun, &backbone, in, 0, &pooled) != 0) {
                 rc = -1;

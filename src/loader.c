@@ -458,3 +458,16 @@ void burn_loader_free(burn_loader *l) {
     pthread_cond_destroy(&l->exit_cv);
     free(l);
 }
+
+int burn_loader_next_view(burn_loader *l, const burn_backend *be, int v, float *dev,
+                          const burn_batch **out, const float **x) {
+    int r = burn_loader_next(l, out);
+    if (r != 0) return r;
+    const burn_batch *b = *out;
+    *x = b->x[v];
+    if (be->is_device) {
+        be->upload(dev, b->x[v], (size_t)b->n * 3 * b->h * b->w * sizeof(float));
+        *x = dev;
+    }
+    return 0;
+}

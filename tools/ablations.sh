@@ -44,6 +44,7 @@ evaluate() { # dir [weights, default dir/stage2] [eval options]: k-NN and linear
         --json "$dir/linear.json" | tail -n 1
 }
 
+# Table 5's static λ: the middle of the cosine schedule's range (0.9 -> 0.7)
 lam_const="--set loss.lambda_schedule=constant --set loss.lambda_constant=0.8"
 variant() {
     local name=$1 dir=$out/$1
@@ -54,11 +55,12 @@ variant() {
     t5_plus_fs)        one_stage $dir $lam_const ;;
     t5_plus_dynamic)   one_stage $dir ;;
     burn)              two_stage $dir ;;
+    burn_seed1|burn_seed2) two_stage $dir --set run.seed=${name#burn_seed} ;; # the spread of one row
     # Table 6: the feature-similarity measure (cosine = burn)
     t6_fs_l1)          two_stage $dir --set loss.fs=l1 ;;
     t6_fs_l2)          two_stage $dir --set loss.fs=l2 ;;
     # Table 7: the balance schedule lambda(t) (cosine = burn)
-    t7_lambda_constant) two_stage $dir $lam_const ;;
+    t7_lambda_constant) two_stage $dir --set loss.lambda_schedule=constant --set loss.lambda_constant=0.7 ;;
     t7_lambda_step)    two_stage $dir --set loss.lambda_schedule=step ;;
     # the finding of docs/RESULTS.md: the teacher head frozen at its random initialisation
     frozen_head)       two_stage $dir --set teacher.head_trainable=false ;;
@@ -77,7 +79,7 @@ variant() {
     esac
     evaluate $dir
 }
-all="t5_kl_only t5_plus_fs t5_plus_dynamic burn t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step
+all="t5_kl_only t5_plus_fs t5_plus_dynamic burn burn_seed1 burn_seed2 t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step
      frozen_head byol moco_bnn s2bnn supervised random_init teacher raw_pixels"
 for v in ${@:-$all}; do variant $v; done
 labels=() runs=()

@@ -195,6 +195,11 @@ burn_loader *burn_loader_create(const burn_source *src, const burn_loader_opts *
  * (too many bad images, a stalled worker). The batch stays valid until the next call (or
  * burn_loader_free): finish any asynchronous upload from it before calling again. */
 int burn_loader_next(burn_loader *l, const burn_batch **out);
+/* burn_loader_next, and view v of the batch as a network input in backend memory: uploaded
+ * into dev (n·3·h·w floats of be's memory) on a device backend, the host batch itself on the
+ * CPU (dev may be NULL there). Same return values. */
+int burn_loader_next_view(burn_loader *l, const burn_backend *be, int v, float *dev,
+                          const burn_batch **out, const float **x);
 /* Images skipped as unreadable so far (distinct dataset indices). */
 int64_t burn_loader_bad_count(const burn_loader *l);
 int64_t burn_loader_steps_per_epoch(const burn_loader *l);
