@@ -45,6 +45,7 @@ evaluate() { # dir [weights, default dir/stage2] [eval options]: k-NN and linear
 }
 
 # Table 5's static λ: the middle of the cosine schedule's range (0.9 -> 0.7)
+# Table 5's static λ: the middle of the cosine schedule's range 0.9 -> 0.7 (Table 7 uses 0.7)
 lam_const="--set loss.lambda_schedule=constant --set loss.lambda_constant=0.8"
 variant() {
     local name=$1 dir=$out/$1
