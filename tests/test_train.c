@@ -12,6 +12,7 @@
 #include "burn/ckpt.h"
 #include "burn/fileio.h"
 #include "burn/log.h"
+#include "burn/moco.h"
 #include "burn/train.h"
 #include "test_util.h"
 
@@ -301,4 +302,56 @@ Test(train, s2bnn_head_init_loads_a_frozen_pretrained_head, .timeout = 120) {
     free(kv), free(r1.final_checkpoint), free(r2.final_checkpoint), free(d1), free(d2);
     burn_config_free(&c1);
     burn_config_free(&c2);
+}
+
+Test(train, s2bnn_head_from_a_moco_checkpoint, .timeout = 60) {
+    /* S2-BNN's own target: the MoCo teacher's projection head, BN between as identity */
+    burn_config c;
+    tiny(&c, "/tmp/unused");
+    set(&c, "moco.dim=16");
+    set(&c, "moco.queue=64");
+    set(&c, "moco.batch_size=4");
+    const burn_backend *be = burn_cpu_backend();
+    burn_moco_config mc;
+    cr_assert_eq(burn_moco_config_from(&c, &mc), 0, "%s", burn_error());
+    burn_moco moco;
+    cr_assert_eq(burn_moco_init(&moco, &mc, be, 4, 7), 0, "%s", burn_error());
+    char *dir = tmpdir("train-s2moco"), *path = NULL;
+    cr_assert_eq(burn_mkdirs(dir), 0);
+    cr_assert(asprintf(&path, "%s/moco-checkpoint.safetensors", dir) > 0);
+    cr_assert_eq(burn_moco_save(&moco, path, NULL), 0, "%s", burn_error());
+    burn_model m;
+    cr_assert_eq(burn_model_init(&m, &c, be, 4), 0, "%s", burn_error());
+    cr_assert_eq(burn_model_init_teacher_head(&m, path), -1, "head 64/64 cannot take a 32->16 head");
+    cr_assert(strstr(burn_error(), "head.out = moco.dim"), "%s", burn_error());
+    burn_model_free(&m);
+    set(&c, "head.hidden=32"); /* the teacher's feature width at 1/16 */
+    set(&c, "head.out=16");
+    cr_assert_eq(burn_model_init(&m, &c, be, 4), 0, "%s", burn_error());
+    cr_assert_eq(burn_model_init_teacher_head(&m, path), 0, "%s", burn_error());
+    burn_st_file f;
+    cr_assert_eq(burn_st_open(&f, path), 0);
+    static const char *const pairs[][2] = {{"teacher_head.0.weight", "encoder_q.fc.0.weight"},
+                                           {"teacher_head.0.bias", "encoder_q.fc.0.bias"},
+                                           {"teacher_head.3.weight", "encoder_q.fc.2.weight"},
+                                           {"teacher_head.3.bias", "encoder_q.fc.2.bias"}};
+    for (int k = 0; k < 4; k++) {
+        const burn_param *p = &m.params.p[burn_params_find(&m.params, pairs[k][0])];
+        const burn_st_tensor *t = burn_st_find(&f, pairs[k][1]);
+        cr_assert_not_null(t);
+        cr_assert(memcmp(t->data, m.params.data + p->offset, p->numel * 4) == 0, "%s", pairs[k][0]);
+    }
+    static const char *const bn[] = {"teacher_head.1.weight", "teacher_head.1.bias",
+                                     "teacher_head.1.running_mean", "teacher_head.1.running_var"};
+    static const float want[] = {1, 0, 0, 1};
+    for (int k = 0; k < 4; k++) {
+        const burn_param *p = &m.params.p[burn_params_find(&m.params, bn[k])];
+        for (int64_t j = 0; j < p->numel; j++)
+            cr_assert_eq(m.params.data[p->offset + j], want[k], "%s", bn[k]);
+    }
+    burn_st_close(&f);
+    burn_model_free(&m);
+    burn_moco_free(&moco);
+    free(path), free(dir);
+    burn_config_free(&c);
 }

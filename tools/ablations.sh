@@ -70,6 +70,8 @@ variant() {
     moco_bnn)          two_stage_from configs/fmnist/moco_bnn.ini $dir ;;
     s2bnn)             [ -f $out/burn/stage2/done ] || variant burn
                        two_stage_from configs/fmnist/s2bnn.ini $dir --set teacher.head_init=$out/burn/stage1 ;;
+    s2bnn_moco)        two_stage_from configs/fmnist/s2bnn.ini $dir --set head.hidden=128 --set head.out=64 \
+                           --set teacher.head_init=runs/demo/teacher/moco-checkpoint.safetensors ;;
     supervised)        [ -f $dir/finetune.json ] || $burn finetune --config configs/fmnist/supervised.ini \
                            --checkpoint random --fraction 1 --set run.dir=$dir/stage2 \
                            --json $dir/finetune.json | tail -n 1 ;;
@@ -81,7 +83,7 @@ variant() {
     evaluate $dir
 }
 all="t5_kl_only t5_plus_fs t5_plus_dynamic burn burn_seed1 burn_seed2 t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step
-     frozen_head byol moco_bnn s2bnn supervised random_init teacher raw_pixels"
+     frozen_head byol moco_bnn s2bnn s2bnn_moco supervised random_init teacher raw_pixels"
 for v in ${@:-$all}; do variant $v; done
 labels=() runs=()
 for v in $all; do [ -d $out/$v ] && runs+=($out/$v) && labels+=(--label $v); done
