@@ -62,8 +62,8 @@ int cmd_eval(int argc, char **argv) {
         BURN_CONFIG_OPTS,
         {"--backbone", "student|teacher|pixels", "whose features (default student)", 0},
         {"--checkpoint", "PATH", "student weights: checkpoint, run directory, or 'random'", 0},
-        {"--json", "FILE", "also write {\"protocol\", \"backbone\", \"k\", \"temperature\", "
-                           "\"top1\"} to FILE", 0},
+        {"--json", "FILE", "also write {\"protocol\", \"backbone\", \"checkpoint\", \"k\", "
+                           "\"temperature\", \"top1\"} to FILE", 0},
         {NULL, NULL, NULL, 0},
     };
     burn_args a;
@@ -100,11 +100,16 @@ int cmd_eval(int argc, char **argv) {
                cfg.eval_knn_temperature, which_name, 100 * top1);
         const char *json = burn_arg(&a, "--json");
         if (json) {
-            char *text = NULL;
+            const char *ck = which == BURN_BACKBONE_TEACHER ? cfg.teacher_checkpoint
+                             : which == BURN_BACKBONE_PIXELS  ? "none"
+                                                              : burn_arg(&a, "--checkpoint");
+            char *text = NULL, *ckq = burn_json_quote(ck ? ck : "none");
             int len = asprintf(&text,
-                               "{\"protocol\": \"knn\", \"backbone\": \"%s\", \"k\": %d, "
-                               "\"temperature\": %g, \"top1\": %.6f}\n",
-                               which_name, (int)cfg.eval_knn_k, cfg.eval_knn_temperature, top1);
+                               "{\"protocol\": \"knn\", \"backbone\": \"%s\", \"checkpoint\": "
+                               "%s, \"k\": %d, \"temperature\": %g, \"top1\": %.6f}\n",
+                               which_name, ckq, (int)cfg.eval_knn_k, cfg.eval_knn_temperature,
+                               top1);
+            free(ckq);
             if (len < 0 || burn_write_file_atomic(json, text, (size_t)len) != 0) {
                 fprintf(stderr, "burn_gpu eval knn: %s\n", burn_error());
                 rc = 1;

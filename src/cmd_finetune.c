@@ -17,35 +17,14 @@
 
 #define PROG "burn_gpu finetune"
 
-/* s as a JSON string literal (quotes, backslashes and control characters escaped); malloc'd */
-static char *json_string(const char *s) {
-    size_t n = strlen(s);
-    char *out = burn_xmalloc(6 * n + 3), *o = out;
-    *o++ = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            *o++ = '\\';
-            *o++ = (char)c;
-        } else if (c < 0x20) {
-            o += sprintf(o, "\\u%04x", c);
-        } else {
-            *o++ = (char)c;
-        }
-    }
-    *o++ = '"';
-    *o = '\0';
-    return out;
-}
-
 static int write_json(const char *path, const burn_config *cfg, const burn_finetune_opts *o,
                       const burn_finetune_result *r) {
     /* with a list file, the share of the train split it names (ImageNet's 1% list: 0.01) */
     int from_list = *o->subset_list != 0;
     double share = from_list ? (double)r->labelled / (double)r->pool : o->fraction;
-    char *ckpt = json_string(o->checkpoint), *dir = json_string(cfg->run_dir),
-         *out = json_string(r->checkpoint_path),
-         *list = from_list ? json_string(o->subset_list) : burn_xstrdup("null"), *text = NULL;
+    char *ckpt = burn_json_quote(o->checkpoint), *dir = burn_json_quote(cfg->run_dir),
+         *out = burn_json_quote(r->checkpoint_path),
+         *list = from_list ? burn_json_quote(o->subset_list) : burn_xstrdup("null"), *text = NULL;
     int len = asprintf(&text,
                        "{\"protocol\": \"finetune\", \"fraction\": %.4g, \"subset_list\": %s, "
                        "\"checkpoint\": %s, \"labelled\": %lld, \"classes\": %d, \"epochs\": %lld, "

@@ -11,28 +11,8 @@
 #include "burn/commands.h"
 #include "burn/eval.h"
 #include "burn/fileio.h"
+#include "burn/log.h"
 #include "burn/safetensors.h"
-
-/* s as a JSON string literal (quotes, backslashes and control characters escaped); caller
- * frees. */
-static char *json_quote(const char *s) {
-    size_t n = strlen(s);
-    char *out = burn_xmalloc(6 * n + 3), *o = out;
-    *o++ = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            *o++ = '\\';
-            *o++ = (char)*p;
-        } else if (*p < 0x20) {
-            o += sprintf(o, "\\u%04x", *p);
-        } else {
-            *o++ = (char)*p;
-        }
-    }
-    *o++ = '"';
-    *o = 0;
-    return out;
-}
 
 /* metadata `key` of a features file (a copy), or a copy of fallback */
 static char *features_meta(const char *path, const char *key, const char *fallback) {
@@ -47,7 +27,7 @@ static char *features_meta(const char *path, const char *key, const char *fallba
 static int write_json(const char *path, const char *backbone, const char *checkpoint,
                       int train_fc, int epochs, const burn_linear_result *r,
                       const char *dataset) {
-    char *b = json_quote(backbone), *c = json_quote(checkpoint), *d = json_quote(dataset);
+    char *b = burn_json_quote(backbone), *c = burn_json_quote(checkpoint), *d = burn_json_quote(dataset);
     char *text = NULL;
     int len = asprintf(&text,
                        "{\"protocol\": \"linear\", \"backbone\": %s, \"checkpoint\": %s, "

@@ -221,22 +221,16 @@ int cmd_eval_svm(int argc, char **argv) {
     }
     if (rc != 0) fprintf(stderr, "burn_gpu eval svm: %s\n", burn_error());
     if (rc == 0 && json) {
-        /* the checkpoint as a JSON string: escape quotes and backslashes */
         const char *ck = ftrain                          ? ftrain
                          : which == BURN_BACKBONE_TEACHER ? cfg.teacher_checkpoint
                          : which == BURN_BACKBONE_PIXELS  ? "none"
                                                           : checkpoint;
-        char *esc = burn_xmalloc(2 * strlen(ck) + 1), *e = esc;
-        for (const char *p = ck; *p; p++) {
-            if (*p == '"' || *p == '\\') *e++ = '\\';
-            *e++ = (unsigned char)*p < 0x20 ? ' ' : *p;
-        }
-        *e = 0;
+        char *esc = burn_json_quote(ck);
         size_t cap = 256 + strlen(esc) + 200 * (size_t)nshots, len = 0;
         char *text = burn_xmalloc(cap);
         len += (size_t)snprintf(text + len, cap - len,
                                 "{\"protocol\": \"svm\", \"backbone\": \"%s\", \"checkpoint\": "
-                                "\"%s\", \"draws\": %d, \"folds\": %d, \"rows\": [",
+                                "%s, \"draws\": %d, \"folds\": %d, \"rows\": [",
                                 which_name, esc, o.draws, o.folds);
         for (int r = 0; r < nshots; r++)
             len += (size_t)snprintf(text + len, cap - len,

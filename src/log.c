@@ -124,3 +124,22 @@ void burn_log_step(burn_metrics *m, int64_t step, int64_t total, double elapsed_
         free(all);
     }
 }
+
+char *burn_json_quote(const char *s) {
+    size_t n = strlen(s);
+    char *out = burn_xmalloc(6 * n + 3), *o = out;
+    *o++ = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*p;
+        } else if (*p < 0x20) {
+            o += sprintf(o, "\\u%04x", *p);
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o++ = '"';
+    *o = 0;
+    return out;
+}

@@ -81,3 +81,12 @@ Test(log, atomic_write_replaces_whole_file_and_mkdirs) {
     free(file);
     free(dir);
 }
+
+Test(log, json_quote_escapes) {
+    char *q = burn_json_quote("a\"b\\c\nd/é");
+    cr_assert_str_eq(q, "\"a\\\"b\\\\c\\u000ad/é\"");
+    free(q);
+    q = burn_json_quote("");
+    cr_assert_str_eq(q, "\"\"");
+    free(q);
+}

@@ -38,6 +38,10 @@ void burn_metrics_close(burn_metrics *m);
 /* Write {"k": v, ...} as one line. Non-finite values are written as null (JSON has no NaN). */
 void burn_metrics_write(burn_metrics *m, const burn_metric *kv, int n);
 
+/* s as a JSON string literal, quotes included (", \ and control characters escaped), for the
+ * evaluation commands' --json files. malloc'd. */
+char *burn_json_quote(const char *s);
+
 /* Print "step s/total | key value | ... | ETA 1h02m" (rank 0) and, when m is open, write the
  * same record plus step, total, elapsed_s and eta_s to it. */
 void burn_log_step(burn_metrics *m, int64_t step, int64_t total, double elapsed_s,
