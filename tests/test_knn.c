@@ -5,23 +5,12 @@
 
 #include "burn/eval.h"
 #include "burn/log.h"
+#include "test_features_util.h"
 #include "test_util.h"
 
-static burn_features make(int64_t n, int dim, int classes, double noise, uint64_t seed,
-                          int random_labels) {
-    burn_features f = {n, dim, classes, malloc(n * dim * 4), malloc(n * 4)};
-    uint64_t s = seed;
-    for (int64_t i = 0; i < n; i++) {
-        int c = (int)(i % classes);
-        f.labels[i] = random_labels ? tu_int(&s, 0, classes - 1) : c;
-        for (int d = 0; d < dim; d++)
-            f.x[i * dim + d] = (d == c ? 1.0f : 0.0f) + (float)noise * tu_uniform(&s, -1, 1);
-    }
-    return f;
-}
-
 Test(knn, separable_classes_are_found) {
-    burn_features bank = make(500, 16, 10, 0.3, 1, 0), q = make(200, 16, 10, 0.3, 2, 0);
+    burn_features bank = tu_class_features(500, 16, 10, 1.0f, 0.3, 1, 0);
+    burn_features q = tu_class_features(200, 16, 10, 1.0f, 0.3, 2, 0);
     double top1 = burn_knn_top1(burn_cpu_backend(), &bank, &q, 20, 0.07);
     cr_assert_geq(top1, 0.99, "top1 %g", top1);
     burn_features_free(&bank);
@@ -29,7 +18,8 @@ Test(knn, separable_classes_are_found) {
 }
 
 Test(knn, random_labels_give_chance) {
-    burn_features bank = make(2000, 16, 10, 0.3, 3, 1), q = make(2000, 16, 10, 0.3, 4, 1);
+    burn_features bank = tu_class_features(2000, 16, 10, 1.0f, 0.3, 3, 1);
+    burn_features q = tu_class_features(2000, 16, 10, 1.0f, 0.3, 4, 1);
     double top1 = burn_knn_top1(burn_cpu_backend(), &bank, &q, 20, 0.07);
     cr_assert(top1 > 0.05 && top1 < 0.15, "top1 %g not near chance 0.1", top1);
     burn_features_free(&bank);

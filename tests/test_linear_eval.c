@@ -10,25 +10,12 @@
 #include "burn/eval.h"
 #include "burn/log.h"
 #include "burn/safetensors.h"
+#include "test_features_util.h"
 #include "test_util.h"
 
 #define TINY "configs/tiny/burn.ini"
 
 static void quiet(void) { burn_log_quiet = 1; }
-
-/* class c has mean e_c (scaled) plus uniform noise; labels cycle or are random */
-static burn_features make(int64_t n, int dim, int classes, double noise, uint64_t seed,
-                          int random_labels) {
-    burn_features f = {n, dim, classes, malloc(n * dim * 4), malloc(n * 4)};
-    uint64_t s = seed;
-    for (int64_t i = 0; i < n; i++) {
-        int c = (int)(i % classes);
-        f.labels[i] = random_labels ? tu_int(&s, 0, classes - 1) : c;
-        for (int d = 0; d < dim; d++)
-            f.x[i * dim + d] = (d == c ? 2.0f : 0.0f) + (float)noise * tu_uniform(&s, -1, 1);
-    }
-    return f;
-}
 
 static burn_linear_opts opts(int epochs, int batch, double lr) {
     burn_linear_opts o = {.epochs = epochs, .batch_size = batch, .lr = lr, .momentum = 0.9,
@@ -38,7 +25,8 @@ static burn_linear_opts opts(int epochs, int batch, double lr) {
 }
 
 Test(linear_eval, separable_features_are_classified, .init = quiet) {
-    burn_features tr = make(700, 20, 10, 0.8, 1, 0), va = make(300, 20, 10, 0.8, 2, 0);
+    burn_features tr = tu_class_features(700, 20, 10, 2.0f, 0.8, 1, 0);
+    burn_features va = tu_class_features(300, 20, 10, 2.0f, 0.8, 2, 0);
     burn_linear_opts o = opts(15, 64, 0.05);
     burn_linear_result r;
     cr_assert_eq(burn_linear_train_features(burn_cpu_backend(), &o, &tr, &va, &r), 0, "%s",
@@ -52,7 +40,8 @@ Test(linear_eval, separable_features_are_classified, .init = quiet) {
 }
 
 Test(linear_eval, random_labels_give_chance, .init = quiet) {
-    burn_features tr = make(1000, 20, 10, 0.8, 3, 1), va = make(2000, 20, 10, 0.8, 4, 1);
+    burn_features tr = tu_class_features(1000, 20, 10, 2.0f, 0.8, 3, 1);
+    burn_features va = tu_class_features(2000, 20, 10, 2.0f, 0.8, 4, 1);
     burn_linear_opts o = opts(5, 100, 0.05);
     burn_linear_result r;
     cr_assert_eq(burn_linear_train_features(burn_cpu_backend(), &o, &tr, &va, &r), 0, "%s",
@@ -65,7 +54,8 @@ Test(linear_eval, random_labels_give_chance, .init = quiet) {
 
 /* the same seed gives the same classifier; another seed shuffles differently */
 Test(linear_eval, features_path_is_deterministic, .init = quiet) {
-    burn_features tr = make(200, 8, 5, 1.5, 5, 0), va = make(100, 8, 5, 1.5, 6, 0);
+    burn_features tr = tu_class_features(200, 8, 5, 2.0f, 1.5, 5, 0);
+    burn_features va = tu_class_features(100, 8, 5, 2.0f, 1.5, 6, 0);
     burn_linear_opts o = opts(3, 32, 0.05);
     burn_linear_result a, b, c;
     cr_assert_eq(burn_linear_train_features(burn_cpu_backend(), &o, &tr, &va, &a), 0);
@@ -80,7 +70,8 @@ Test(linear_eval, features_path_is_deterministic, .init = quiet) {
 }
 
 Test(linear_eval, mismatched_features_are_refused) {
-    burn_features tr = make(50, 8, 4, 0.1, 7, 0), va = make(20, 9, 4, 0.1, 8, 0);
+    burn_features tr = tu_class_features(50, 8, 4, 2.0f, 0.1, 7, 0);
+    burn_features va = tu_class_features(20, 9, 4, 2.0f, 0.1, 8, 0);
     burn_linear_opts o = opts(3, 16, 0.01);
     burn_linear_result r;
     cr_assert_eq(burn_linear_train_features(burn_cpu_backend(), &o, &tr, &va, &r), -1);
@@ -240,7 +231,7 @@ Test(linear_eval, images_path_needs_a_readable_checkpoint, .init = quiet) {
 /* ---- saved features ---- */
 
 Test(linear_eval, features_file_round_trip) {
-    burn_features f = make(37, 5, 3, 0.5, 9, 1), g;
+    burn_features f = tu_class_features(37, 5, 3, 2.0f, 0.5, 9, 1), g;
     char *path = tu_tmp_path("lin-feat.safetensors");
     cr_assert_eq(burn_features_save(&f, path, "student", "train", "runs/x"), 0, "%s", burn_error());
     cr_assert_eq(burn_features_load(&g, path), 0, "%s", burn_error());
@@ -351,7 +342,8 @@ Test(linear_eval, cli_errors_are_clear) {
     cr_assert(strstr(out, "--out"), "%s", out);
     free(out);
     /* feature files of different backbones (dims) */
-    burn_features a = make(30, 6, 3, 0.1, 1, 0), b = make(30, 7, 3, 0.1, 2, 0);
+    burn_features a = tu_class_features(30, 6, 3, 2.0f, 0.1, 1, 0);
+    burn_features b = tu_class_features(30, 7, 3, 2.0f, 0.1, 2, 0);
     char *pa = tu_tmp_path("lin-a.safetensors"), *pb = tu_tmp_path("lin-b.safetensors");
     cr_assert_eq(burn_features_save(&a, pa, "student", "train", "ckpt"), 0);
     cr_assert_eq(burn_features_save(&b, pb, "teacher", "val", NULL), 0);
