@@ -70,7 +70,9 @@ Q := $(if $(V),,@)
 say = $(if $(V),,@echo "  $(1) $(2)";)
 
 NVCCFLAGS ?= -O3
-NVCCFLAGS += -std=c++17 -Iinclude -Xcompiler -fPIC,-Wall -MMD -MP \
+# --fmad=false: a·b + c is not contracted into an FMA, so the per-element math shared with the
+# CPU (BURN_HD) rounds the same on both backends (bit-identical RNG fills, InfoNCE arguments)
+NVCCFLAGS += -std=c++17 -Iinclude -Xcompiler -fPIC,-Wall -MMD -MP --fmad=false \
              $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
              -gencode arch=compute_90,code=compute_90
 CUDA_LIBDIR := $(dir $(call find_lib,cudart))
@@ -111,7 +113,13 @@ $(BUILD)/%.o: %.c
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/%.cu.o: %.cu
+# the CUDA objects are rebuilt when the nvcc flags change (the stamp is rewritten only then)
+$(BUILD)/nvcc.flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(NVCC) $(NVCCFLAGS)' | cmp -s - $@ || echo '$(NVCC) $(NVCCFLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.cu.o: %.cu $(BUILD)/nvcc.flags
 	@mkdir -p $(dir $@)
 	$(call say,NVCC,$@)
 	$(Q)$(NVCC) $(NVCCFLAGS) -c $< -o $@

@@ -78,3 +78,23 @@ Test(parity, teacher_checkpoint_errors) {
     burn_model_free(&m);
     burn_config_free(&c);
 }
+
+/* Adam's first step is about lr·sign(g): two backends may step an element whose gradient is
+ * 0 within tolerance in opposite directions (2·lr apart). The comparison allows exactly that
+ * there and nothing more, and nothing of the kind elsewhere. */
+Test(parity, adam_first_step_comparison_allows_sign_flips_only_where_the_gradient_is_zero) {
+    const float lr = 1e-3f;
+    float want[4] = {0.5f, -0.25f, 0.125f, 1.0f}, grad[4] = {0.3f, 1e-9f, -0.2f, 0.0f};
+    float got[4] = {0.5f, -0.25f + 2 * lr, 0.125f + 1e-7f, 1.0f - 2 * lr};
+    int64_t und = -1;
+    double d = burn_adam_first_step_maxdiff(got, want, grad, 4, lr, 1e-6, &und);
+    cr_expect_eq(und, 2);
+    cr_expect(fabs(d - 1e-7) < 1e-8, "maxdiff %g over the determined elements", d);
+    got[0] += 2 * lr; /* a determined element flipped: an ordinary (large) difference */
+    cr_expect_gt(burn_adam_first_step_maxdiff(got, want, grad, 4, lr, 1e-6, NULL), 1.9 * lr);
+    got[0] = want[0];
+    got[1] = want[1] + 3 * lr; /* undetermined, but further than any step can go */
+    cr_expect(isinf(burn_adam_first_step_maxdiff(got, want, grad, 4, lr, 1e-6, NULL)));
+    got[1] = NAN;
+    cr_expect(isinf(burn_adam_first_step_maxdiff(got, want, grad, 4, lr, 1e-6, NULL)));
+}

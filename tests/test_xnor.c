@@ -242,8 +242,12 @@ Test(xnor, kernel_selection_errors) {
     cr_assert_eq(burn_xnor_cpu_select("sse9"), -1);
     cr_assert(strstr(burn_error(), "sse9") != NULL, "message: %s", burn_error());
     cr_assert_eq(burn_xnor_cpu_select("auto"), 0);
+    cr_assert_eq(burn_xnor_cuda_kernel, BURN_XNOR_CUDA_AUTO, "auto is the default");
     cr_assert_eq(burn_xnor_cuda_select("mma"), 0);
     cr_assert_str_eq(burn_xnor_cuda_selected(), "mma");
     cr_assert_eq(burn_xnor_cuda_select("tensor"), -1);
+    cr_assert(strstr(burn_error(), "auto|popc|mma") != NULL, "message: %s", burn_error());
     cr_assert_str_eq(burn_xnor_cuda_selected(), "mma");
+    cr_assert_eq(burn_xnor_cuda_select("auto"), 0);
+    cr_assert_eq(burn_xnor_cuda_kernel, BURN_XNOR_CUDA_AUTO);
 }

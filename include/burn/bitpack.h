@@ -97,13 +97,15 @@ int burn_xnor_cpu_select(const char *name);
 const char *burn_xnor_cpu_selected(void); /* the kernel in use ("auto" resolved) */
 
 /* ---- CUDA kernel choice ----
- * "popc" (default; every architecture: __popcll of the xor, shared-memory tiles) or "mma"
- * (tensor cores: mma.sync m16n8k256 b1 .and.popc, sm_80 and newer). Stored here so that
- * builds without CUDA link; the CUDA backend reads it at each call. Returns 0, or -1 with
- * burn_error() set for an unknown name. */
+ * "auto" (default: mma where the device has compute capability 8.0 or newer, else popc),
+ * "popc" (every architecture: __popcll of the xor, shared-memory tiles) or "mma" (tensor
+ * cores: mma.sync m16n8k256 b1 .and.popc, sm_80 and newer; 1.5-2.7x popc on an H200,
+ * docs/BENCHMARKS.md). Stored here so that builds without CUDA link; the CUDA backend reads
+ * it at each call. Returns 0, or -1 with burn_error() set for an unknown name. */
+enum { BURN_XNOR_CUDA_AUTO, BURN_XNOR_CUDA_POPC, BURN_XNOR_CUDA_MMA };
 int burn_xnor_cuda_select(const char *name);
 const char *burn_xnor_cuda_selected(void);
-extern int burn_xnor_cuda_use_mma;
+extern int burn_xnor_cuda_kernel; /* BURN_XNOR_CUDA_* */
 
 /* Threads the CPU binary kernels use: $BURN_NUM_THREADS, else the CPUs this process may run
  * on. (OpenBLAS has its own pool; the two are never active at the same time.) */

@@ -178,19 +178,20 @@ int burn_xnor_cpu_select(const char *name) {
 const char *burn_xnor_cpu_selected(void) { return xnor_impl_current()->name; }
 
 /* The CUDA kernel choice lives here so that builds without CUDA link (bitpack.h). */
-int burn_xnor_cuda_use_mma = 0;
+int burn_xnor_cuda_kernel = BURN_XNOR_CUDA_AUTO;
+static const char *const cuda_kernel_names[] = {"auto", "popc", "mma"}; /* BURN_XNOR_CUDA_* */
 
 int burn_xnor_cuda_select(const char *name) {
-    if (name && strcmp(name, "popc") == 0) burn_xnor_cuda_use_mma = 0;
-    else if (name && strcmp(name, "mma") == 0) burn_xnor_cuda_use_mma = 1;
-    else {
-        burn_error_set("unknown CUDA xnor kernel '%s' (popc|mma)", name ? name : "(null)");
-        return -1;
-    }
-    return 0;
+    for (int k = 0; k < 3; k++)
+        if (name && strcmp(name, cuda_kernel_names[k]) == 0) {
+            burn_xnor_cuda_kernel = k;
+            return 0;
+        }
+    burn_error_set("unknown CUDA xnor kernel '%s' (auto|popc|mma)", name ? name : "(null)");
+    return -1;
 }
 
-const char *burn_xnor_cuda_selected(void) { return burn_xnor_cuda_use_mma ? "mma" : "popc"; }
+const char *burn_xnor_cuda_selected(void) { return cuda_kernel_names[burn_xnor_cuda_kernel]; }
 
 /* ---- portable kernel ----
  * Four columns at a time so that each word of A is loaded once per four products. */

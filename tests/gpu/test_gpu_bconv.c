@@ -76,7 +76,7 @@ static void check_forward_bin(const burn_backend *g, const char *kernel) {
         g->free(dWp), g->free(dy);
         release(g, &b);
     }
-    burn_xnor_cuda_select("popc");
+    burn_xnor_cuda_select("auto");
 }
 
 Test(gpu_bconv, forward_bin_popc) {

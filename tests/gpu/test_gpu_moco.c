@@ -1,6 +1,8 @@
 /* test_gpu_moco.c — the CUDA MoCo ops (kernels/moco_ops.cu) against the CPU ops on random
  * inputs and odd shapes, and whole MoCo steps (trainable ResNet forward/backward on cuDNN,
  * head, InfoNCE, SGD, EMA, queue) on CUDA against the same steps on the CPU. */
+#include <float.h>
+
 #include "burn/moco.h"
 #include "burn/log.h"
 #include "gpu_util.h"
@@ -62,7 +64,11 @@ Test(gpu_moco, infonce_matches_cpu) {
             float *rloss = gu_download(g, gloss, N), *rdl = gu_download(g, gdl, n);
             for (int i = 0; i < N; i++) cr_expect(isfinite(rloss[i]), "row %d", i);
             cr_expect_leq(rel_diff(rloss, loss, N, 1.0), 1e-5, "loss [%d, %d] big %d", N, C, big);
-            cr_expect_leq(rel_diff(rdl, dl, n, 1e-6), 1e-5, "dlogits [%d, %d] big %d", N, C, big);
+            /* logits·inv_temp up to 1500 carry ulp(1500) ≈ 1.2e-4 of absolute rounding (the
+             * logsumexp too, whose last bit can round either way with another summation
+             * order); exp turns that into relative error of the probabilities */
+            double dl_tol = big ? 4 * 1500 * FLT_EPSILON : 1e-5;
+            cr_expect_leq(rel_diff(rdl, dl, n, 1e-6), dl_tol, "dlogits [%d, %d] big %d", N, C, big);
             /* without the gradient: the same loss */
             g->infonce(gloss, NULL, gl, N, C, 5.0f, 1.0f / N);
             float *r2 = gu_download(g, gloss, N);

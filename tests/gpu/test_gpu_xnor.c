@@ -108,7 +108,9 @@ static void check_gemm_kernel(const burn_backend *g, const char *kernel) {
     }
     check_gemm(g, 1, 1, 1, 1, 1, 1, 400);
     check_gemm(g, 257, 1030, 576, 9, 9, 1030, 401); /* several blocks in both directions */
-    burn_xnor_cuda_select("popc");
+    check_gemm(g, 40, 300, 4608, 73, 72, 301, 402);   /* many k stages; warps past M idle */
+    check_gemm(g, 130, 129, 1153, 19, 21, 129, 403);  /* one row/column into the next tile */
+    burn_xnor_cuda_select("auto");
 }
 
 Test(gpu_xnor, gemm_popc) {

@@ -43,7 +43,7 @@ void bench_report(const char *bench, const char *device, const char *binary_name
     {"--device", "cpu|cuda", "backend to measure (default cpu)", 0},                           \
         {"--batch", "N", "batch size (default 32)", 0},                                        \
         {"--repeats", "N", "timed runs per shape; the median is reported (default 5)", 0},     \
-        {"--kernel", "NAME", "xnor kernel: auto|portable|avx2|avx512 (cpu), popc|mma (cuda)", 0}, \
+        {"--kernel", "NAME", "xnor kernel: auto|portable|avx2|avx512 (cpu), auto|popc|mma (cuda)", 0}, \
         {"--json", NULL, json_help, 0}, {NULL, NULL, NULL, 0}
 struct burn_args;
 typedef struct bench_xnor_opts {

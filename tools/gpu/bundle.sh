@@ -4,9 +4,11 @@
 #
 # On the build machine (nvcc, cuBLAS, cuDNN, NCCL installed; no GPU needed):
 #     tools/gpu/bundle.sh [DIR]          # default DIR = .gpu
-# builds burn with the CUDA backend and copies into DIR: burn_gpu, burn_bench, the test
-# binaries (tests/ and tests/gpu/), and every non-CUDA shared library they load (from ldd;
-# glibc itself excluded). CUDA libraries are NOT copied: use the target machine's own.
+# builds burn with the CUDA backend and copies into DIR: burn_gpu, burn_bench, the GPU test
+# binaries (tests/gpu/; the CPU tests are `make test`'s), and every non-CUDA shared library they
+# load (from ldd; glibc itself excluded), then packs DIR into DIR.tar.gz (~35 MB, what travels
+# to a lent GPU; tools/gpu/device_check.sh unpacks it there). CUDA libraries are NOT copied:
+# use the target machine's own.
 # On the GPU machine, from the repository root (tests read files relative to it):
 #     source DIR/env.sh                  # finds that machine's cudart/cuBLAS/cuDNN/NCCL
 #     DIR/burn_gpu info                  # shows the GPU
@@ -22,12 +24,12 @@ grep -q "cuda backend: built in" <(./burn_gpu info) || {
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/tests/gpu"
 cp burn_gpu burn_bench "$out/"
-find build/tests -maxdepth 1 -type f -executable -exec cp {} "$out/tests/" \;
 find build/tests/gpu -maxdepth 1 -type f -executable -exec cp {} "$out/tests/gpu/" \;
 # non-CUDA, non-glibc libraries the binaries need
 skip='lib(cuda|cudart|cublas|cublasLt|cudnn|nccl|nvrtc|c|m|dl|rt|pthread|resolv)\.so|ld-linux|linux-vdso'
-for bin in "$out"/burn_gpu "$out"/burn_bench "$out"/tests/test_* "$out"/tests/gpu/*; do
+for bin in "$out"/burn_gpu "$out"/burn_bench "$out"/tests/gpu/*; do
     ldd "$bin" | awk '/=> \// {print $3}'
 done | sort -u | grep -Ev "/($skip)" | while read -r lib; do cp -L "$lib" "$out/lib/"; done
 cp tools/gpu/env.sh "$out/env.sh"
-du -sh "$out" | awk '{print "bundle: " $2 " is " $1}'
+tar -czf "$out.tar.gz" "$out"
+du -sh "$out" "$out.tar.gz" | awk '{print "bundle: " $2 " is " $1}'
