@@ -107,6 +107,17 @@ void burn_model_set_debug(burn_model *m, int on) {
     burn_reactnet_set_debug(m->srun, on);
 }
 
+void burn_model_set_profile(burn_model *m, int on) { m->profile = on; }
+
+/* profile: the device's time since *t goes to phase; *t moves on */
+static void phase_end(burn_model *m, int phase, double *t) {
+    if (!m->profile) return;
+    m->be->synchronize();
+    double now = burn_now();
+    m->phase_seconds[phase] += now - *t;
+    *t = now;
+}
+
 /* debug: -1 with burn_error() when x[n] (backend memory) holds a NaN or an Inf. */
 static int debug_check(burn_model *m, const float *x, int64_t n, const char *what, int view) {
     if (!m->debug) return 0;
@@ -123,21 +134,26 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
     const burn_backend *be = m->be;
     int N = m->N, D = m->student_head.out;
     const float *v[2] = {v1, v2}, *t[2], *feat, *s;
+    double lap = m->profile ? (be->synchronize(), burn_now()) : 0;
     burn_reactnet_prepare(m->srun, &m->params);
+    phase_end(m, BURN_PHASE_STUDENT_FWD, &lap);
     for (int i = 0; i < 2; i++) {
         burn_resnet_forward_eval(m->trun, &m->teacher_params, v[i], m->ft[i]);
+        phase_end(m, BURN_PHASE_TEACHER, &lap);
         if (debug_check(m, m->ft[i], (int64_t)N * m->teacher.feature_dim, "the teacher feature", i) ||
             burn_head_forward(m->th[i], &m->params, m->ft[i], m->head_trainable, &t[i]) ||
             debug_check(m, t[i], (int64_t)N * D, "the teacher head's logits", i))
             return -1;
+        phase_end(m, BURN_PHASE_HEADS, &lap);
     }
     burn_loss_hparams h = m->loss;
     h.lambda = lambda;
     memset(st, 0, sizeof *st);
     float *kl = m->rows, *fs = m->rows + N, *loss = m->rows + 2 * N;
     for (int i = 0; i < 2; i++) { /* direction i: student view i learns from teacher view 1-i */
-        if (burn_reactnet_forward(m->srun, &m->params, v[i], 1, &feat) ||
-            burn_head_forward(m->shrun, &m->params, feat, 1, &s) ||
+        if (burn_reactnet_forward(m->srun, &m->params, v[i], 1, &feat)) return -1;
+        phase_end(m, BURN_PHASE_STUDENT_FWD, &lap);
+        if (burn_head_forward(m->shrun, &m->params, feat, 1, &s) ||
             debug_check(m, s, (int64_t)N * D, "the student head's logits", i))
             return -1;
         be->loss_fused(kl, fs, loss, m->ds, m->head_trainable ? m->dt[1 - i] : NULL, s, t[1 - i],
@@ -151,11 +167,14 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
         if (debug_check(m, m->dfeat, (int64_t)N * m->student.feature_dim,
                         "the gradient w.r.t. the student feature", i))
             return -1;
+        phase_end(m, BURN_PHASE_HEADS, &lap);
         burn_reactnet_backward(m->srun, &m->params, m->dfeat);
         if (m->debug && burn_reactnet_grad_fault(m->srun)) return -1;
+        phase_end(m, BURN_PHASE_STUDENT_BWD, &lap);
     }
     if (m->head_trainable)
         for (int i = 0; i < 2; i++) burn_head_backward(m->th[i], &m->params, m->dt[i], NULL);
+    phase_end(m, BURN_PHASE_HEADS, &lap);
     return 0;
 }
 

@@ -74,6 +74,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     }
     float *adam_m = NULL, *adam_v = NULL, *scratch = NULL, *host_grad = NULL;
     float *bn_backup = NULL; /* FP16: the BN running statistics before the update */
+    burn_model_set_profile(&m, cfg->train_profile);
     if (cfg->train_debug) { /* every launch synchronised, every layer checked */
         burn_debug_sync = 1;
         burn_model_set_debug(&m, 1);
@@ -139,7 +140,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     be->set_compute_precision(precision);
 
     double t_start = burn_now(), t_last = t_start, wait_last = 0;
-    double acc_loss = 0, acc_kl = 0, acc_fs = 0;
+    double acc_loss = 0, acc_kl = 0, acc_fs = 0, update_seconds = 0;
     int acc_n = 0, win_updates = 0; /* finite updates, all updates in the log window */
     int64_t first_update = st.step;
     for (int64_t u = st.step; u < stop; u++) {
@@ -173,6 +174,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             step_kl += 0.5 * (ss.kl[0] + ss.kl[1]) / accum;
             step_fs += 0.5 * (ss.fs[0] + ss.fs[1]) / accum;
         }
+        double t_update = burn_now(); /* profile: the steps synchronised at their end */
         /* once per update, after the last backward: the mean gradient over the ranks */
         burn_dist_allreduce_grad(be, m.params.grad, adam_len);
         if (burn_world_size > 1) { /* the logged values: averages over the global batch */
@@ -222,6 +224,10 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             be->adam_step(m.params.data, m.params.grad, adam_m, adam_v, adam_len, h);
             if (scaler.enabled) burn_loss_scaler_update(&scaler, 1);
         }
+        if (cfg->train_profile) {
+            be->synchronize();
+            update_seconds += burn_now() - t_update;
+        }
         if (u == first_update) result->first_loss = step_loss;
         result->last_loss = step_loss;
         if (finite) { /* a skipped FP16 update's values are not averaged in */
@@ -257,7 +263,22 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 {"skipped", (double)scaler.skipped, "%.0f"},
             };
             int nkv = (int)(sizeof kv / sizeof kv[0]) - (scaler.enabled ? 0 : 2);
-            burn_log_step(&plan.metrics, st.step, stop, now - t_start, kv, nkv);
+            burn_metric all[32];
+            memcpy(all, kv, sizeof kv);
+            if (cfg->train_profile) { /* ms per update: the phases, then what is left */
+                static const char *names[BURN_PHASES] = {"ms_teacher", "ms_student_fwd",
+                                                         "ms_heads", "ms_student_bwd"};
+                double per = 1e3 / win_updates, rest = dt * per - update_seconds * per;
+                for (int p = 0; p < BURN_PHASES; p++) {
+                    all[nkv++] = (burn_metric){names[p], m.phase_seconds[p] * per, "%.1f"};
+                    rest -= m.phase_seconds[p] * per;
+                    m.phase_seconds[p] = 0;
+                }
+                all[nkv++] = (burn_metric){"ms_update", update_seconds * per, "%.1f"};
+                all[nkv++] = (burn_metric){"ms_other", rest, "%.1f"}; /* data, logging, host */
+                update_seconds = 0;
+            }
+            burn_log_step(&plan.metrics, st.step, stop, now - t_start, all, nkv);
             t_last = now;
             wait_last = wait;
             acc_loss = acc_kl = acc_fs = 0;

@@ -115,6 +115,45 @@ Test(train, loss_goes_down_over_50_updates, .timeout = 120) {
     burn_config_free(&c);
 }
 
+/* train.profile: the phases of each update in ms, each positive, together at most the step. */
+Test(train, profile_logs_the_time_of_each_phase, .timeout = 60) {
+    char *dir = tmpdir("train-profile");
+    burn_config c;
+    tiny(&c, dir);
+    set(&c, "train.max_steps=6");
+    set(&c, "log.every=3");
+    set(&c, "train.profile=true");
+    burn_train_result r;
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), 0, &r), 0);
+    char *path = NULL;
+    cr_assert(asprintf(&path, "%s/metrics.jsonl", dir) > 0);
+    unsigned char *text;
+    size_t n;
+    cr_assert_eq(burn_read_file(path, 1 << 24, &text, &n), 0);
+    static const char *phases[] = {"ms_teacher", "ms_student_fwd", "ms_heads", "ms_student_bwd",
+                                   "ms_update"};
+    int lines = 0;
+    for (char *s = strtok((char *)text, "\n"); s; s = strtok(NULL, "\n"), lines++) {
+        cJSON *o = cJSON_Parse(s);
+        cr_assert_not_null(o, "bad JSONL line %s", s);
+        double sum = 0, step_ms = 1e3 * 16 / cJSON_GetObjectItem(o, "img_per_s")->valuedouble;
+        for (int p = 0; p < 5; p++) {
+            cJSON *v = cJSON_GetObjectItem(o, phases[p]);
+            cr_assert_not_null(v, "no %s in %s", phases[p], s);
+            cr_assert_gt(v->valuedouble, 0, "%s", s);
+            sum += v->valuedouble;
+        }
+        double other = cJSON_GetObjectItem(o, "ms_other")->valuedouble;
+        cr_assert_geq(other, -0.01 * step_ms, "%s", s);
+        cr_assert_leq(sum, step_ms * 1.01, "%s", s);
+        cr_assert_leq(fabs(sum + other - step_ms), 0.02 * step_ms, "%s", s);
+        cJSON_Delete(o);
+    }
+    cr_assert_eq(lines, 2);
+    free(text), free(path), free(r.final_checkpoint), free(dir);
+    burn_config_free(&c);
+}
+
 Test(train, resume_is_bit_identical, .timeout = 120) {
     char *da = tmpdir("train-a"), *db = tmpdir("train-b");
     burn_config a, b;

@@ -99,7 +99,7 @@ const char *burn_xnor_cpu_selected(void); /* the kernel in use ("auto" resolved)
 /* ---- CUDA kernel choice ----
  * "auto" (default: mma where the device has compute capability 8.0 or newer, else popc),
  * "popc" (every architecture: __popcll of the xor, shared-memory tiles) or "mma" (tensor
- * cores: mma.sync m16n8k256 b1 .and.popc, sm_80 and newer; 1.5-2.7x popc on an H200,
+ * cores: mma.sync m16n8k256 b1 .and.popc, sm_80 and newer; 1.1-2.8x popc on an H200,
  * docs/BENCHMARKS.md). Stored here so that builds without CUDA link; the CUDA backend reads
  * it at each call. Returns 0, or -1 with burn_error() set for an unknown name. */
 enum { BURN_XNOR_CUDA_AUTO, BURN_XNOR_CUDA_POPC, BURN_XNOR_CUDA_MMA };

@@ -25,6 +25,15 @@
 extern "C" {
 #endif
 
+/* Phases of burn_model_step timed under train.profile (burn_model_set_profile). */
+enum {
+    BURN_PHASE_TEACHER,     /* teacher backbone forwards of both views */
+    BURN_PHASE_STUDENT_FWD, /* student backbone forwards */
+    BURN_PHASE_HEADS,       /* both heads forward and backward, the fused loss */
+    BURN_PHASE_STUDENT_BWD, /* student backbone backwards */
+    BURN_PHASES
+};
+
 typedef struct burn_model {
     const burn_backend *be;
     int N;
@@ -35,6 +44,8 @@ typedef struct burn_model {
     burn_params teacher_params; /* frozen backbone */
     int head_trainable, act_grad, weight_grad;
     int debug;                  /* train.debug: burn_model_set_debug */
+    int profile;                /* train.profile: burn_model_set_profile */
+    double phase_seconds[BURN_PHASES]; /* accumulated while profiling */
     burn_loss_hparams loss;     /* temperature, fs; lambda per step; grad_scale = 1/N */
     burn_reactnet_run *srun;
     burn_head_run *shrun, *th[2];
@@ -73,6 +84,11 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
 /* train.debug: every layer output and gradient of the step checked for NaN/Inf (synchronising);
  * burn_model_step then fails naming the first non-finite tensor. */
 void burn_model_set_debug(burn_model *m, int on);
+
+/* train.profile: each phase of burn_model_step ends with a device synchronisation and its
+ * time is added to m->phase_seconds (the caller resets them). The synchronisations cost the
+ * overlap between phases, a few percent. */
+void burn_model_set_profile(burn_model *m, int on);
 
 /* Student features [N, F] in eval mode (BN running statistics), for k-NN and extraction:
  * points inside the model's run, valid until the next forward. Stage 2 needs

@@ -145,6 +145,8 @@
             "stage 2: stage-1 checkpoint or run directory; loads student and both heads")     \
     CFG_BOOL(train, debug, false,                                                              \
              "sync after every CUDA launch; check every layer output/gradient, name the first NaN/Inf") \
+    CFG_BOOL(train, profile, false,                                                            \
+             "log ms per update of each step phase (synchronising between phases)")          \
     CFG_ENUM(train, method, "burn", "burn|byol|moco",                                          \
              "what `train` optimises: BURN, or the BYOL / MoCo v2 baselines on the student")  \
     CFG_ENUM(train, precision, "fp32", "fp32|bf16|fp16",                                       \
