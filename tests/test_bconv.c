@@ -135,7 +135,9 @@ Test(bconv, packed_weights_layout) {
     free(W), free(Wp);
 }
 
-Test(bconv, forward_real) {
+/* Stage 1 and the backward batch their GEMMs over chunks of images: the whole batch (all
+ * these shapes fit one chunk), one image per chunk, and two (an uneven last chunk). */
+static void check_forward_real(void) {
     for (int gi = 0; gi < NGEO; gi++) {
         burn_bconv cv;
         cr_assert_eq(init_geo(&cv, &geos[gi]), 0);
@@ -150,10 +152,19 @@ Test(bconv, forward_real) {
         void *ws = garbage_ws(&cv);
         be->bconv_forward_real(&cv, y, x, W, ws);
         double err = tu_max_rel(y, yref, ny, 1.0);
-        cr_assert_leq(err, 2e-6 * sqrt((double)cv.K), "geo %d: err %g", gi, err);
+        cr_assert_leq(err, 2e-6 * sqrt((double)cv.K), "geo %d (chunks of %d): err %g", gi,
+                      burn_cpu_bconv_max_chunk, err);
         be->free(ws);
         free(x), free(W), free(y), free(wd), free(yref);
     }
+}
+
+Test(bconv, forward_real) {
+    for (int chunk = 0; chunk <= 2; chunk++) {
+        burn_cpu_bconv_max_chunk = chunk;
+        check_forward_real();
+    }
+    burn_cpu_bconv_max_chunk = 0;
 }
 
 /* dx = ∂<y, g>/∂s and dW += ∂<y, g>/∂W for y = conv(s = sign(x), W), naive double sums. */
@@ -180,7 +191,7 @@ static void ref_backward(const burn_bconv *cv, const float *x, const float *W, c
                 }
 }
 
-Test(bconv, backward) {
+static void check_backward(void) {
     for (int gi = 0; gi < NGEO; gi++) {
         burn_bconv cv;
         cr_assert_eq(init_geo(&cv, &geos[gi]), 0);
@@ -201,8 +212,10 @@ Test(bconv, backward) {
         be->bconv_backward(&cv, dx, dW, g, x, W, ws);
         double ex = tu_max_rel(dx, dxr, nx, 1.0), ew = tu_max_rel(dW, dWr, nw, 1.0);
         double tol = 2e-6 * sqrt((double)(cv.O * cv.kh * cv.kw + cv.N * cv.Ho * cv.Wo));
-        cr_assert_leq(ex, tol, "geo %d dx err %g", gi, ex);
-        cr_assert_leq(ew, tol, "geo %d dW err %g", gi, ew);
+        cr_assert_leq(ex, tol, "geo %d (chunks of %d) dx err %g", gi, burn_cpu_bconv_max_chunk,
+                      ex);
+        cr_assert_leq(ew, tol, "geo %d (chunks of %d) dW err %g", gi, burn_cpu_bconv_max_chunk,
+                      ew);
         /* each output alone (NULL skips the other) */
         float *dx2 = malloc(4 * nx), *dW2 = malloc(4 * nw);
         memcpy(dW2, dW0, 4 * nw);
@@ -213,6 +226,14 @@ Test(bconv, backward) {
         free(x), free(W), free(g), free(dx), free(dW), free(dW0), free(dxr), free(dWr);
         free(dx2), free(dW2);
     }
+}
+
+Test(bconv, backward) {
+    for (int chunk = 0; chunk <= 2; chunk++) {
+        burn_cpu_bconv_max_chunk = chunk;
+        check_backward();
+    }
+    burn_cpu_bconv_max_chunk = 0;
 }
 
 /* Linear-map checks in double: the adjoint identity for dx, and central differences of

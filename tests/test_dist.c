@@ -197,8 +197,11 @@ static void two_ranks_vs_one(const char *tag, int updates, int accum) {
         if (m.params.p[i].kind == BURN_PARAM_TRAINABLE) moved = fmax(moved, da0[i]);
     }
     cr_assert_gt(moved, 1e-3, "the weights hardly moved (%g): nothing was compared", moved);
+    /* A tensor that moved under 1e-4 of the largest move has a gradient that is zero up to
+     * rounding (the bias of a Linear before BN): its motion is summation-order noise, which
+     * differs between the runs; it must stay at that level. */
     for (int i = 0; i < m.params.n; i++)
-        cr_assert_leq(dab[i], 1e-3 * da0[i] + 1e-4 * moved,
+        cr_assert_leq(dab[i], da0[i] < 1e-4 * moved ? 2e-4 * moved : 1e-3 * da0[i] + 1e-4 * moved,
                       "%s: 2 ranks vs 1 rank differ by %g (it moved %g; largest move %g)",
                       m.params.p[i].name, dab[i], da0[i], moved);
 

@@ -136,6 +136,11 @@ BURN_HD float burn_bconv_sign_tap(const burn_bconv *cv, const float *xn, int c, 
     return burn_bit_value(burn_sign_bit(xn[((int64_t)c * cv->H + iy) * cv->W + ix]));
 }
 
+/* CPU backend: stage 1 and the backward run their FP GEMMs over chunks of images (up to
+ * 48 MiB of float im2col per chunk); a value > 0 caps the images per chunk (tests use it to
+ * exercise several chunks). */
+extern int burn_cpu_bconv_max_chunk;
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,7 +7,8 @@
  *   y_n[O, Ho·Wo] = α_o·(Wbits[O, ldk] · colsᵀ − corr[o, class(p)])   (one xnor GEMM)
  * 1×1 stride-1 convs skip the im2col: img is already the GEMM operand.
  * Stage 1 and backward use float im2col of sign(x) in PyTorch's K order (c, ky, kx), so the
- * real weights W[O, C·kh·kw] multiply it directly. */
+ * real weights W[O, C·kh·kw] multiply it directly; a chunk of images shares each GEMM
+ * (cols[K, chunk·Ho·Wo], dy and y moved to [O, chunk·Ho·Wo] by row copies). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,11 +59,18 @@ typedef struct ws_layout {
     int slots;                     /* stage 2: images in flight (one per thread) */
     size_t cls, corr, slot0, slot; /* stage 2 offsets and per-slot bytes */
     size_t img, cols, scratch;     /* within a slot */
-    size_t fcols, fdcols;          /* stage 1 / backward float im2col */
+    int chunk;                     /* stage 1 / backward: images per GEMM */
+    size_t fcols, fdcols, fdy;     /* their float im2col, its gradient, dy (or y) transposed */
     size_t total;
 } ws_layout;
 
 static size_t align64(size_t b) { return (b + 63) / 64 * 64; }
+
+/* Stage 1 and the backward run their FP GEMMs over chunks of images: one GEMM per chunk
+ * (inner or outer dimension images·Ho·Wo) instead of one per image, whose Ho·Wo can be 4..49
+ * on the last stages (per-image GEMMs there were call-overhead bound). */
+#define FP_CHUNK_BYTES ((size_t)48 << 20)
+int burn_cpu_bconv_max_chunk = 0;
 
 static int direct_1x1(const burn_bconv *cv) {
     return cv->kh == 1 && cv->kw == 1 && cv->stride == 1 && cv->pad == 0;
@@ -81,9 +89,17 @@ static ws_layout layout(const burn_bconv *cv) {
     l.scratch = l.cols + (direct_1x1(cv) ? 0 : align64((size_t)HoWo * (size_t)cv->ldk * 8));
     l.slot = l.scratch + xnor_gemm_scratch_bytes(cv->K);
     size_t bin = l.slot0 + (size_t)l.slots * l.slot;
+    /* chunks of images share each GEMM: [rows][chunk·HoWo] matrices, chunk capped by bytes */
+    size_t per_image = (size_t)HoWo * 4 * (2 * (size_t)cv->K + (size_t)cv->O);
+    size_t chunk = FP_CHUNK_BYTES / per_image;
+    if (burn_cpu_bconv_max_chunk > 0 && chunk > (size_t)burn_cpu_bconv_max_chunk)
+        chunk = (size_t)burn_cpu_bconv_max_chunk;
+    l.chunk = (int)(chunk < 1 ? 1 : chunk > (size_t)cv->N ? (size_t)cv->N : chunk);
+    size_t cols_bytes = align64((size_t)cv->K * (size_t)HoWo * (size_t)l.chunk * 4);
     l.fcols = 0;
-    l.fdcols = align64((size_t)cv->K * (size_t)HoWo * 4);
-    size_t real = 2 * l.fdcols;
+    l.fdcols = cols_bytes;
+    l.fdy = 2 * cols_bytes;
+    size_t real = l.fdy + align64((size_t)cv->O * (size_t)HoWo * (size_t)l.chunk * 4);
     l.total = bin > real ? bin : real;
     return l;
 }
@@ -251,12 +267,13 @@ void cpu_bconv_forward_bin(const burn_bconv *cv, float *y, const float *x, const
 
 /* ---- stage 1 and backward: float im2col of sign(x), K order (c, ky, kx) ---- */
 
-static void sign_im2col(const burn_bconv *cv, const float *xn, float *cols) {
-    int64_t HoWo = (int64_t)cv->Ho * cv->Wo;
+/* cols[k·ld + p] for the K rows of one image (rows ld floats apart: ld = chunk·Ho·Wo when
+ * the image is one block of columns of a chunk's matrix). */
+static void sign_im2col(const burn_bconv *cv, const float *xn, float *cols, int64_t ld) {
     for (int c = 0; c < cv->C; c++)
         for (int ky = 0; ky < cv->kh; ky++)
             for (int kx = 0; kx < cv->kw; kx++) {
-                float *dst = cols + ((int64_t)(c * cv->kh + ky) * cv->kw + kx) * HoWo;
+                float *dst = cols + ((int64_t)(c * cv->kh + ky) * cv->kw + kx) * ld;
                 for (int oy = 0; oy < cv->Ho; oy++) {
                     int iy = oy * cv->stride - cv->pad + ky;
                     float *d = dst + (int64_t)oy * cv->Wo;
@@ -273,14 +290,14 @@ static void sign_im2col(const burn_bconv *cv, const float *xn, float *cols) {
             }
 }
 
-/* dx_n[C, H, W] = col2im(dcols): sum of each column's contributions; padding taps dropped. */
-static void col2im_add(const burn_bconv *cv, const float *dcols, float *dxn) {
-    int64_t HoWo = (int64_t)cv->Ho * cv->Wo;
+/* dx_n[C, H, W] = col2im(dcols) (rows ld floats apart): sum of each column's contributions;
+ * padding taps dropped. */
+static void col2im(const burn_bconv *cv, const float *dcols, int64_t ld, float *dxn) {
     memset(dxn, 0, sizeof(float) * (size_t)cv->C * cv->H * cv->W);
     for (int c = 0; c < cv->C; c++)
         for (int ky = 0; ky < cv->kh; ky++)
             for (int kx = 0; kx < cv->kw; kx++) {
-                const float *src = dcols + ((int64_t)(c * cv->kh + ky) * cv->kw + kx) * HoWo;
+                const float *src = dcols + ((int64_t)(c * cv->kh + ky) * cv->kw + kx) * ld;
                 for (int oy = 0; oy < cv->Ho; oy++) {
                     int iy = oy * cv->stride - cv->pad + ky;
                     if (iy < 0 || iy >= cv->H) continue;
@@ -294,15 +311,34 @@ static void col2im_add(const burn_bconv *cv, const float *dcols, float *dxn) {
             }
 }
 
+/* a[rows][n·HoWo + p] <-> b[n][rows][p] for the chunk's images */
+static void to_chunk_rows(float *a, const float *b, int rows, int chunk, int64_t HoWo) {
+    for (int n = 0; n < chunk; n++)
+        for (int r = 0; r < rows; r++)
+            memcpy(a + (int64_t)r * chunk * HoWo + n * HoWo, b + ((int64_t)n * rows + r) * HoWo,
+                   sizeof(float) * (size_t)HoWo);
+}
+
+static void from_chunk_rows(float *b, const float *a, int rows, int chunk, int64_t HoWo) {
+    for (int n = 0; n < chunk; n++)
+        for (int r = 0; r < rows; r++)
+            memcpy(b + ((int64_t)n * rows + r) * HoWo, a + (int64_t)r * chunk * HoWo + n * HoWo,
+                   sizeof(float) * (size_t)HoWo);
+}
+
 void cpu_bconv_forward_real(const burn_bconv *cv, float *y, const float *x, const float *W,
                             void *ws) {
     ws_layout l = layout(cv);
-    float *cols = (float *)((char *)ws + l.fcols);
+    float *cols = (float *)((char *)ws + l.fcols), *yt = (float *)((char *)ws + l.fdy);
     int64_t HW = (int64_t)cv->H * cv->W, HoWo = (int64_t)cv->Ho * cv->Wo;
-    for (int n = 0; n < cv->N; n++) {
-        sign_im2col(cv, x + (int64_t)n * cv->C * HW, cols);
-        cpu_sgemm(0, 0, cv->O, (int)HoWo, cv->K, 1.0f, W, cv->K, cols, (int)HoWo, 0.0f,
-                 y + (int64_t)n * cv->O * HoWo, (int)HoWo);
+    for (int n0 = 0; n0 < cv->N; n0 += l.chunk) {
+        int chunk = cv->N - n0 < l.chunk ? cv->N - n0 : l.chunk;
+        int64_t ld = chunk * HoWo;
+        for (int i = 0; i < chunk; i++)
+            sign_im2col(cv, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld);
+        /* yt[O, chunk·HoWo] = W[O, K] · cols[K, chunk·HoWo] */
+        cpu_sgemm(0, 0, cv->O, (int)ld, cv->K, 1.0f, W, cv->K, cols, (int)ld, 0.0f, yt, (int)ld);
+        from_chunk_rows(y + (int64_t)n0 * cv->O * HoWo, yt, cv->O, chunk, HoWo);
     }
 }
 
@@ -310,24 +346,23 @@ void cpu_bconv_backward(const burn_bconv *cv, float *dx, float *dW, const float 
                         const float *x, const float *W_eff, void *ws) {
     ws_layout l = layout(cv);
     float *cols = (float *)((char *)ws + l.fcols), *dcols = (float *)((char *)ws + l.fdcols);
+    float *dyt = (float *)((char *)ws + l.fdy);
     int64_t HW = (int64_t)cv->H * cv->W, HoWo = (int64_t)cv->Ho * cv->Wo;
-    for (int n = 0; n < cv->N; n++) {
-        const float *dyn = dy + (int64_t)n * cv->O * HoWo;
-        if (dW) { /* dW[O, K] += dy_n[O, HoWo] · cols[K, HoWo]ᵀ */
-            sign_im2col(cv, x + (int64_t)n * cv->C * HW, cols);
-            cpu_sgemm(0, 1, cv->O, cv->K, (int)HoWo, 1.0f, dyn, (int)HoWo, cols, (int)HoWo, 1.0f,
-                     dW, cv->K);
+    for (int n0 = 0; n0 < cv->N; n0 += l.chunk) {
+        int chunk = cv->N - n0 < l.chunk ? cv->N - n0 : l.chunk;
+        int64_t ld = chunk * HoWo;
+        to_chunk_rows(dyt, dy + (int64_t)n0 * cv->O * HoWo, cv->O, chunk, HoWo);
+        if (dW) { /* dW[O, K] += dyt[O, chunk·HoWo] · cols[K, chunk·HoWo]ᵀ */
+            for (int i = 0; i < chunk; i++)
+                sign_im2col(cv, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld);
+            cpu_sgemm(0, 1, cv->O, cv->K, (int)ld, 1.0f, dyt, (int)ld, cols, (int)ld, 1.0f, dW,
+                     cv->K);
         }
-        if (dx) { /* dcols[K, HoWo] = W_effᵀ · dy_n, then col2im */
-            float *dxn = dx + (int64_t)n * cv->C * HW;
-            if (direct_1x1(cv)) {
-                cpu_sgemm(1, 0, cv->K, (int)HoWo, cv->O, 1.0f, W_eff, cv->K, dyn, (int)HoWo, 0.0f,
-                         dxn, (int)HoWo);
-            } else {
-                cpu_sgemm(1, 0, cv->K, (int)HoWo, cv->O, 1.0f, W_eff, cv->K, dyn, (int)HoWo, 0.0f,
-                         dcols, (int)HoWo);
-                col2im_add(cv, dcols, dxn);
-            }
+        if (dx) { /* dcols[K, chunk·HoWo] = W_effᵀ · dyt, then col2im image by image */
+            cpu_sgemm(1, 0, cv->K, (int)ld, cv->O, 1.0f, W_eff, cv->K, dyt, (int)ld, 0.0f, dcols,
+                     (int)ld);
+            for (int i = 0; i < chunk; i++)
+                col2im(cv, dcols + i * HoWo, ld, dx + (int64_t)(n0 + i) * cv->C * HW);
         }
     }
 }
