@@ -2,7 +2,8 @@
  * each (NCCL refuses two ranks on one GPU): the same worker jobs as tests/test_dist.c on the
  * CPU — gradient mean in uneven buckets, sums of doubles, broadcasts, and synchronised BN
  * against a double-precision BN of the concatenated batch — plus a 2-rank training run on
- * CUDA that must finish with finite losses. Skipped without a device, or with only one. */
+ * CUDA that must finish with finite losses. Skipped without a device, or with only one; a
+ * one-rank communicator runs the NCCL code path on a single GPU. */
 #include <criterion/criterion.h>
 #include <sys/wait.h>
 
@@ -40,6 +41,35 @@ static void run_worker(const char *job) {
     cr_assert(asprintf(&cmd, "BURN_TEST_DIST_WORKER=%s " MPIRUN "%s", job, exe) > 0);
     sh_ok(cmd, log);
     free(cmd), free(log);
+}
+
+static void no_bcast(void *buf, int bytes) { (void)buf, (void)bytes; } /* one rank: nothing */
+
+/* One GPU is enough for the NCCL code path itself: a communicator of one rank (unique id,
+ * ncclCommInitRank, the watchdog thread, bucketed ncclAvg with a tail bucket, ncclSum of
+ * doubles, the stream/event ordering, finalize/destroy). The mean and the sum over one rank
+ * are the identity, bit for bit. Runs wherever tests/gpu runs; the 2-rank tests below need
+ * 2 GPUs. */
+Test(gpu_dist, one_rank_nccl_communicator_round_trip, .timeout = 120) {
+    REQUIRE_CUDA(g);
+    cr_assert_eq(g->dist_attach(0, 1, 30.0, no_bcast), 0, "%s", burn_error());
+    const int64_t n = 10007; /* buckets of 1000: ten whole ones and a tail of 7 */
+    float *x = malloc(n * 4);
+    tu_fill(x, n, 77, -3, 3);
+    float *dx = gu_upload(g, x, n);
+    g->dist_mean_start(dx, n, 1000);
+    g->dist_mean_wait();
+    float *back = gu_download(g, dx, n);
+    cr_assert(memcmp(back, x, n * 4) == 0, "the mean over one rank must be the identity");
+    double h[5] = {1.5, -2.25, 1e300, 3.0e-300, 42.0}, got[5];
+    double *dd = g->alloc(sizeof h);
+    g->upload(dd, h, sizeof h);
+    g->dist_sum_f64(dd, 5);
+    g->download(got, dd, sizeof got);
+    cr_assert(memcmp(got, h, sizeof h) == 0, "the sum over one rank must be the identity");
+    g->dist_detach();
+    free(x), free(back);
+    g->free(dx), g->free(dd);
 }
 
 Test(gpu_dist, nccl_collectives_average_sum_and_broadcast, .timeout = 300) {
