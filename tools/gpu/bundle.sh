@@ -6,9 +6,9 @@
 #     tools/gpu/bundle.sh [DIR]          # default DIR = .gpu
 # builds burn with the CUDA backend and copies into DIR: burn_gpu, burn_bench, the GPU test
 # binaries (tests/gpu/; the CPU tests are `make test`'s), and every non-CUDA shared library they
-# load (from ldd; glibc itself excluded), then packs DIR into DIR.tar.gz (~35 MB, what travels
-# to a lent GPU; tools/gpu/device_check.sh unpacks it there). CUDA libraries are NOT copied:
-# use the target machine's own.
+# load (from ldd; glibc itself excluded), then packs DIR into DIR.tar.xz (debug info stripped
+# from the copies: ~12 MB, what travels to a lent GPU; tools/gpu/device_check.sh unpacks it
+# there). CUDA libraries are NOT copied: use the target machine's own.
 # On the GPU machine, from the repository root (tests read files relative to it):
 #     source DIR/env.sh                  # finds that machine's cudart/cuBLAS/cuDNN/NCCL
 #     DIR/burn_gpu info                  # shows the GPU
@@ -31,5 +31,7 @@ for bin in "$out"/burn_gpu "$out"/burn_bench "$out"/tests/gpu/*; do
     ldd "$bin" | awk '/=> \// {print $3}'
 done | sort -u | grep -Ev "/($skip)" | while read -r lib; do cp -L "$lib" "$out/lib/"; done
 cp tools/gpu/env.sh "$out/env.sh"
-tar -czf "$out.tar.gz" "$out"
-du -sh "$out" "$out.tar.gz" | awk '{print "bundle: " $2 " is " $1}'
+strip --strip-debug "$out"/burn_gpu "$out"/burn_bench "$out"/tests/gpu/*
+rm -f "$out.tar.gz"
+XZ_OPT=-6 tar -cJf "$out.tar.xz" "$out"
+du -sh "$out" "$out.tar.xz" | awk '{print "bundle: " $2 " is " $1}'

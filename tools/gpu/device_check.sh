@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # device_check.sh — everything this project checks on a lent GPU, in one call that fits a lease.
-# Run from the repository root on the GPU machine, after tools/gpu/bundle.sh made .gpu.tar.gz
+# Run from the repository root on the GPU machine, after tools/gpu/bundle.sh made .gpu.tar.xz
 # here (or .gpu/) and it travelled along:
 #     bash tools/gpu/device_check.sh [SECONDS [GROUP...]]   # deadline (default 330), groups
 # Groups (default all, in this order; each step's timeout is cut to what is left):
@@ -11,6 +11,9 @@
 #   imagenet  ImageNet shapes on synthetic 224x224 images: MoCo v2 ResNet-50 (batch 256), then
 #             BURN stage 1 (fp32, bf16) and stage 2 (fp32) at SPEC's 256 per GPU, with
 #             train.profile (ms per update of each phase)
+#   demo      `make demo`'s pipeline (tools/demo.sh) on the GPU, when the Fashion-MNIST IDX
+#             files travelled in .fmnist/ (mkdir .fmnist; cp /usr/share/datasets/fashion-mnist/
+#             *.gz .fmnist/ — 30 MB — and carry it with the bundle); not in the default set
 # Full logs go to $OUT (or ./device-out): check.log (everything), bench.jsonl (the benchmarks'
 # JSON objects). The last lines printed are the log's key lines and a line per step.
 set -u
@@ -23,7 +26,10 @@ log="$out/check.log"
 : >"$log"
 summary=()
 
-if [ -f .gpu.tar.gz ]; then tar -xzf .gpu.tar.gz; fi
+if [ -f .gpu.tar.xz ]; then # python3's lzma where the machine has no xz
+    tar -xJf .gpu.tar.xz 2>/dev/null ||
+        python3 -c "import tarfile; tarfile.open('.gpu.tar.xz').extractall()"
+fi
 [ -x .gpu/burn_gpu ] || { echo "device_check: no .gpu bundle (run tools/gpu/bundle.sh)"; exit 2; }
 cp .gpu/burn_gpu .gpu/burn_bench .   # tests run ./burn_gpu and ./burn_bench
 # shellcheck source=/dev/null
@@ -98,6 +104,15 @@ if [[ " $groups " == *" imagenet "* ]]; then
             --set model.stage=$2 --set train.accum=1 --set train.warmup_epochs=0 \
             --set train.max_steps=12 --set log.every=4 --set train.profile=true
     done
+fi
+
+if [[ " $groups " == *" demo "* ]]; then
+    if [ -f .fmnist/train-images-idx3-ubyte.gz ]; then
+        step demo 400 env FASHION_MNIST_IDX=.fmnist BIN=. bash tools/demo.sh
+        cp runs/demo/results.json "$out/demo_results.json" 2>/dev/null || true
+    else
+        summary+=("demo                         not run (no .fmnist/*.gz carried)")
+    fi
 fi
 
 echo "---- key lines of the log ----"
