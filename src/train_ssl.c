@@ -52,6 +52,9 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, int resume,
         return 2;
     }
     float *adam_m = NULL, *adam_v = NULL, *scratch = NULL;
+    if (cfg->train_profile)
+        burn_warn("train.profile times BURN's step phases only; train.method = %s logs none",
+                  cfg->train_method);
     if (cfg->train_debug) {
         burn_debug_sync = 1;
         burn_reactnet_set_debug(m.srun, 1);
