@@ -6,12 +6,12 @@
 // waits for the work queued on burn_stream so far (event `ready`), and burn_stream's later work
 // waits for it (event after it): the host never blocks here.
 //
-// What overlaps: the gradient buckets go out one ncclAllReduce each (ncclAvg, in place) as soon
-// as the update's last backward is done; NCCL runs them back to back on comm_stream while the
-// host goes on queueing (and the loader threads keep decoding). What does not: the backward
-// itself, because the flat gradient buffer is final only after the last layer's backward (a
-// per-layer "gradient ready" hook in the network code would let early buckets start during
-// backward); and BN statistics (the heads' synchronised BN sits on the critical path by nature).
+// What overlaps: each gradient bucket goes out as one ncclAllReduce (ncclAvg, in place) as
+// soon as the backward has queued all of it (dist.c burn_dist_grad_ready, fed by the student
+// network's per-block hook: the head, the FC and the top blocks first), so NCCL reduces them on
+// comm_stream while burn_stream computes the lower blocks' gradients; the buckets that are
+// final only at the end (the stem's, the teacher head's) follow then. What does not: BN
+// statistics (the heads' synchronised BN sits on the critical path by nature).
 //
 // Faults: the watchdog polls every 100 ms. ncclCommGetAsyncError reporting an error (a peer's
 // connection broke), or the newest collective not complete dist.timeout seconds after it was

@@ -8,7 +8,44 @@
 
 #include "burn/binarize.h"
 #include "burn/check.h"
+#include "burn/dist.h"
 #include "burn/log.h"
+
+/* [begin, end) of the trainable parameters named prefix*, when they are contiguous in the
+ * registry (else empty: their gradients are then sent with the rest, at the end). */
+static void param_range(const burn_params *ps, const char *prefix, int64_t range[2]) {
+    int64_t lo = -1, hi = -1, total = 0;
+    size_t len = strlen(prefix);
+    for (int i = 0; i < ps->n; i++) {
+        const burn_param *p = &ps->p[i];
+        if (p->kind != BURN_PARAM_TRAINABLE || strncmp(p->name, prefix, len) != 0) continue;
+        if (lo < 0 || p->offset < lo) lo = p->offset;
+        if (p->offset + p->numel > hi) hi = p->offset + p->numel;
+        total += p->numel;
+    }
+    int contiguous = lo >= 0 && hi - lo == total;
+    range[0] = contiguous ? lo : 0;
+    range[1] = contiguous ? hi : 0;
+}
+
+/* The gradient ranges the backward reports: part_range[part + 1] for reactnet part (-1 stem,
+ * k block k, BLOCKS the FC), then the student head. */
+static void part_ranges(burn_model *m) {
+    char prefix[64];
+    param_range(&m->params, "student.stem.", m->part_range[0]);
+    for (int k = 0; k < BURN_REACTNET_BLOCKS; k++) {
+        snprintf(prefix, sizeof prefix, "student.blocks.%d.", k);
+        param_range(&m->params, prefix, m->part_range[k + 1]);
+    }
+    param_range(&m->params, "student.fc.", m->part_range[BURN_REACTNET_BLOCKS + 1]);
+    param_range(&m->params, "student_head.", m->part_range[BURN_REACTNET_BLOCKS + 2]);
+}
+
+/* burn_reactnet_set_grad_hook: a student part's gradients are final */
+static void student_part_final(void *ctx, int part) {
+    const burn_model *m = ctx;
+    burn_dist_grad_ready(m->part_range[part + 1][0], m->part_range[part + 1][1]);
+}
 
 int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *be, int N) {
     memset(m, 0, sizeof *m);
@@ -30,6 +67,7 @@ int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *b
     burn_head_register(&m->teacher_head, &m->params, "teacher_head.");
     burn_params_finalize(&m->params, be);
     burn_params_init(&m->params, (uint64_t)cfg->run_seed);
+    part_ranges(m);
     burn_params_init_registry(&m->teacher_params);
     burn_resnet_register(&m->teacher, &m->teacher_params, "teacher.", 0);
     burn_params_finalize(&m->teacher_params, be);
@@ -168,7 +206,14 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
                         "the gradient w.r.t. the student feature", i))
             return -1;
         phase_end(m, BURN_PHASE_HEADS, &lap);
+        int final = m->last_backward && i == 1; /* view 2 adds the last contributions */
+        if (final) {
+            const int64_t *head = m->part_range[BURN_REACTNET_BLOCKS + 2];
+            burn_dist_grad_ready(head[0], head[1]);
+            burn_reactnet_set_grad_hook(m->srun, student_part_final, m);
+        }
         burn_reactnet_backward(m->srun, &m->params, m->dfeat);
+        if (final) burn_reactnet_set_grad_hook(m->srun, NULL, NULL);
         if (m->debug && burn_reactnet_grad_fault(m->srun)) return -1;
         phase_end(m, BURN_PHASE_STUDENT_BWD, &lap);
     }

@@ -166,7 +166,7 @@ int burn_dist_attach(const burn_backend *be, const burn_dist_opts *o) {
         return -1;
     attached = be;
     burn_log("data parallel: %d ranks (%d on this node), %s collectives, gradient buckets of "
-             "%.1f MiB, %s BN synchronised, collective timeout %g s",
+             "%.3g MiB, %s BN synchronised, collective timeout %g s",
              burn_world_size, burn_dist_local_size, be->is_device ? "NCCL" : "MPI",
              (double)opts.bucket * sizeof(float) / (1 << 20),
              opts.sync_all_bn ? "every" : "the heads'", opts.timeout_s);
@@ -181,14 +181,65 @@ static void require_attached(const burn_backend *be, const char *what) {
 
 /* ---- collectives ---- */
 
-void burn_dist_allreduce_grad(const burn_backend *be, float *grad, int64_t n) {
+/* The gradient all-reduce of the current update: buckets of opts.bucket floats, each with
+ * the count of its floats not yet final (-1 once sent). */
+static struct {
+    const burn_backend *be;
+    float *grad;
+    int64_t n, nb, *left;
+    double seconds; /* host time in the calls */
+} g;
+
+static void send_bucket(int64_t b, int early) {
+    int64_t off = b * opts.bucket, count = g.n - off < opts.bucket ? g.n - off : opts.bucket;
+    g.be->dist_mean_start(g.grad + off, count, count);
+    g.left[b] = -1;
+    counters.grad_buckets++;
+    counters.grad_buckets_early += early;
+}
+
+void burn_dist_grad_begin(const burn_backend *be, float *grad, int64_t n) {
     if (burn_world_size <= 1 || n <= 0) return;
-    require_attached(be, "burn_dist_allreduce_grad");
+    require_attached(be, "burn_dist_grad_begin");
+    if (g.be) burn_check_fail("dist", "burn_dist_grad_begin", __FILE__, __LINE__,
+                              "the previous gradient all-reduce did not end", NULL);
+    g.be = be, g.grad = grad, g.n = n, g.nb = (n + opts.bucket - 1) / opts.bucket;
+    g.left = burn_xrealloc(g.left, sizeof(int64_t) * (size_t)g.nb);
+    for (int64_t b = 0; b < g.nb; b++)
+        g.left[b] = (b + 1) * opts.bucket <= n ? opts.bucket : n - b * opts.bucket;
+    g.seconds = 0;
+}
+
+void burn_dist_grad_ready(int64_t begin, int64_t end) {
+    if (!g.be) return;
     double t0 = burn_now();
-    be->dist_mean_start(grad, n, opts.bucket);
-    be->dist_mean_wait();
+    if (begin < 0) begin = 0;
+    if (end > g.n) end = g.n;
+    for (int64_t b = begin / opts.bucket; b < g.nb && b * opts.bucket < end; b++) {
+        int64_t lo = b * opts.bucket > begin ? b * opts.bucket : begin;
+        int64_t hi = (b + 1) * opts.bucket < end ? (b + 1) * opts.bucket : end;
+        if (g.left[b] < hi - lo)
+            burn_check_fail("dist", "burn_dist_grad_ready", __FILE__, __LINE__,
+                            "a gradient range was reported final twice", NULL);
+        if ((g.left[b] -= hi - lo) == 0) send_bucket(b, 1);
+    }
+    g.seconds += burn_now() - t0;
+}
+
+void burn_dist_grad_end(void) {
+    if (!g.be) return;
+    double t0 = burn_now();
+    for (int64_t b = 0; b < g.nb; b++)
+        if (g.left[b] >= 0) send_bucket(b, 0);
+    g.be->dist_mean_wait();
     counters.grad_calls++;
-    counters.grad_seconds += burn_now() - t0;
+    counters.grad_seconds += g.seconds + burn_now() - t0;
+    g.be = NULL;
+}
+
+void burn_dist_allreduce_grad(const burn_backend *be, float *grad, int64_t n) {
+    burn_dist_grad_begin(be, grad, n);
+    burn_dist_grad_end();
 }
 
 void burn_dist_sum_f64(const burn_backend *be, double *x, int64_t n) {

@@ -41,6 +41,8 @@ struct burn_reactnet_run {
     int N, act_grad, weight_grad, stage2;
     int debug;          /* check every layer's output and gradient for non-finite values */
     int grad_fault;     /* debug: backward met a non-finite gradient (burn_error() names it) */
+    void (*grad_final)(void *ctx, int part); /* burn_reactnet_set_grad_hook */
+    void *grad_final_ctx;
     burn_conv2d stem_cv;
     burn_bn stem_bn;
     const float *input;
@@ -180,6 +182,16 @@ static int bn_fwd(burn_reactnet_run *r, const burn_params *ps, const burn_bn *bn
 
 void burn_reactnet_set_debug(burn_reactnet_run *r, int on) { r->debug = on; }
 
+void burn_reactnet_set_grad_hook(burn_reactnet_run *r, void (*fn)(void *ctx, int part),
+                                 void *ctx) {
+    r->grad_final = fn;
+    r->grad_final_ctx = ctx;
+}
+
+static void grad_done(burn_reactnet_run *r, int part) {
+    if (r->grad_final) r->grad_final(r->grad_final_ctx, part);
+}
+
 int burn_reactnet_grad_fault(burn_reactnet_run *r) {
     int f = r->grad_fault;
     r->grad_fault = 0;
@@ -306,6 +318,7 @@ void burn_reactnet_backward(burn_reactnet_run *r, burn_params *ps, const float *
         burn_linear_backward(be, &r->fc, S[1], G(net->fc_weight), G(net->fc_bias), r->dfc,
                              r->pooled, P(net->fc_weight));
         dpooled = S[1];
+        grad_done(r, BURN_REACTNET_BLOCKS);
     }
     burn_global_avgpool_backward(be, S[0], dpooled, N, F, L->hw_out * L->hw_out);
     for (int k = BURN_REACTNET_BLOCKS - 1; k >= 0; k--) {
@@ -351,9 +364,11 @@ void burn_reactnet_backward(burn_reactnet_run *r, burn_params *ps, const float *
         be->add(S[0], S[0], S[5], n_in);
         if (!r->grad_fault && check_finite(r, S[0], n_in, "gradient w.r.t. the input", k))
             r->grad_fault = 1; /* the first (deepest) non-finite layer gradient is named */
+        grad_done(r, k);
     }
     /* stem: BN(conv(input)); the input needs no gradient */
     bn_bwd(r, ps, &r->stem_bn, net->stem_bn, S[3], S[0], r->stem_a, r->stem_mean, r->stem_istd);
     burn_conv2d_backward(be, &r->stem_cv, NULL, G(net->stem_conv), S[3], r->input,
                          P(net->stem_conv));
+    grad_done(r, -1);
 }

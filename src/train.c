@@ -156,6 +156,9 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             const float *v[2];
             burn_step_stats ss;
             if (burn_train_plan_next(&plan, v) != 0) goto done;
+            /* the last micro-batch's backward sends gradient buckets as they are final */
+            m.last_backward = a == accum - 1;
+            if (m.last_backward) burn_dist_grad_begin(be, m.params.grad, adam_len);
             if (burn_model_step(&m, v[0], v[1], lambda, &ss) != 0) {
                 fprintf(stderr, "burn_gpu train: %s\n", burn_error());
                 goto done;
@@ -175,8 +178,8 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             step_fs += 0.5 * (ss.fs[0] + ss.fs[1]) / accum;
         }
         double t_update = burn_now(); /* profile: the steps synchronised at their end */
-        /* once per update, after the last backward: the mean gradient over the ranks */
-        burn_dist_allreduce_grad(be, m.params.grad, adam_len);
+        /* once per update: the rest of the mean gradient over the ranks, then wait for all */
+        burn_dist_grad_end();
         if (burn_world_size > 1) { /* the logged values: averages over the global batch */
             double sums[3] = {step_loss, step_kl, step_fs};
             burn_dist_sum_host(sums, 3);
@@ -290,6 +293,12 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             goto done;
     }
     burn_train_plan_finish(&plan, result);
+    if (burn_world_size > 1) {
+        burn_dist_counters dc;
+        burn_dist_get_counters(&dc);
+        burn_log("data parallel: %lld of %lld gradient buckets went out during the backward",
+                 (long long)dc.grad_buckets_early, (long long)dc.grad_buckets);
+    }
     result->steps = st.step;
     burn_log("stage %d done: %lld updates, last loss %.4f, checkpoint %s", (int)cfg->model_stage,
              (long long)st.step, result->last_loss,

@@ -236,8 +236,9 @@ typedef struct burn_backend {
     /* x[n] = Σ over ranks (BN statistics), after the work queued so far; later work waits */
     void (*dist_sum_f64)(double *x, int64_t n);
     /* gradient all-reduce x[n] = mean over ranks, in buckets of `bucket` floats, issued as
-     * soon as the work queued so far is done; returns without waiting. dist_mean_wait: the
-     * work queued after it (CUDA) or the caller (CPU) waits for the last dist_mean_start. */
+     * soon as the work queued so far is done; returns without waiting. Several calls on
+     * disjoint ranges may precede one dist_mean_wait: the work queued after it (CUDA) or the
+     * caller (CPU) waits for all of them. */
     void (*dist_mean_start)(float *x, int64_t n, int64_t bucket);
     void (*dist_mean_wait)(void);
     /* ---- softmax cross-entropy with integer labels (include/burn/xent_math.h) ----

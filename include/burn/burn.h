@@ -46,6 +46,11 @@ typedef struct burn_model {
     int debug;                  /* train.debug: burn_model_set_debug */
     int profile;                /* train.profile: burn_model_set_profile */
     double phase_seconds[BURN_PHASES]; /* accumulated while profiling */
+    /* data parallel: set by the trainer for the update's last micro-batch, whose backward then
+     * reports gradient ranges final to burn_dist_grad_ready as they complete (head, FC,
+     * blocks, stem), so that their all-reduce overlaps the rest of the backward */
+    int last_backward;
+    int64_t part_range[BURN_REACTNET_BLOCKS + 3][2]; /* stem, blocks 0.., FC, student head */
     burn_loss_hparams loss;     /* temperature, fs; lambda per step; grad_scale = 1/N */
     burn_reactnet_run *srun;
     burn_head_run *shrun, *th[2];

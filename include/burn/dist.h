@@ -62,6 +62,18 @@ int burn_dist_attach(const burn_backend *be, const burn_dist_opts *o);
  * NCCL stream as soon as the work queued so far (the last backward) is done, and the work
  * queued after this call waits for them; the host does not block. */
 void burn_dist_allreduce_grad(const burn_backend *be, float *grad, int64_t n);
+/* The same all-reduce, overlapped with the update's last backward:
+ *   burn_dist_grad_begin(be, grad, n)   before the last backward of the update;
+ *   burn_dist_grad_ready(begin, end)    grad[begin, end) is final (ranges in any order, the
+ *                                       same on every rank, none twice): each bucket of
+ *                                       dist.bucket_mb goes out once all of it is final;
+ *   burn_dist_grad_end()                the other buckets go out (ascending), then as
+ *                                       burn_dist_allreduce_grad (which is begin + end).
+ * World 1: no-ops. */
+void burn_dist_grad_begin(const burn_backend *be, float *grad, int64_t n);
+void burn_dist_grad_ready(int64_t begin, int64_t end);
+void burn_dist_grad_end(void);
+
 /* x[n] (be's memory, doubles) = Σ over the ranks (the BatchNorm statistics). */
 void burn_dist_sum_f64(const burn_backend *be, double *x, int64_t n);
 /* x[n] (host doubles) = Σ over the ranks (losses for the progress line, flags). */
@@ -84,6 +96,7 @@ const burn_backend *burn_dist_sync_bn_backend(const burn_backend *be);
 typedef struct burn_dist_counters {
     int64_t sum_calls, grad_calls;
     double sum_seconds, grad_seconds;
+    int64_t grad_buckets, grad_buckets_early; /* sent; of them, before burn_dist_grad_end */
 } burn_dist_counters;
 void burn_dist_get_counters(burn_dist_counters *c);
 

@@ -30,6 +30,11 @@ void burn_reactnet_run_free(burn_reactnet_run *r);
  * names the block and layer) and each block's input gradient in backward: then
  * burn_reactnet_grad_fault returns 1 (once) with burn_error() naming the first one. */
 void burn_reactnet_set_debug(burn_reactnet_run *r, int on);
+/* Called during burn_reactnet_backward as each part's parameter gradients are complete (queued
+ * on the backend): part = BURN_REACTNET_BLOCKS for the FC, then k for block k (from the top),
+ * then -1 for the stem. NULL: none. The data-parallel trainer sends gradient buckets then. */
+void burn_reactnet_set_grad_hook(burn_reactnet_run *r, void (*fn)(void *ctx, int part),
+                                 void *ctx);
 int burn_reactnet_grad_fault(burn_reactnet_run *r);
 /* Stage 2: binarise and pack the current weights (α, sign bits). Call after every change of
  * the weights (optimiser step, load) and before forward; a no-op in stage 1. */
