@@ -1,4 +1,5 @@
-/* backend.c — --device auto|cpu|cuda resolution. */
+/* backend.c — --device auto|cpu|cuda resolution, and host-side helpers over any backend. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "burn/backend.h"
@@ -38,4 +39,13 @@ const burn_backend *burn_backend_select(const char *device) {
     }
     burn_error_set("--device %s: unknown device; choose auto, cpu or cuda", device);
     return NULL;
+}
+
+double burn_backend_mean(const burn_backend *be, const float *x, int64_t n) {
+    float *h = burn_xmalloc((size_t)(n ? n : 1) * sizeof(float));
+    be->download(h, x, (size_t)n * sizeof(float));
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += h[i];
+    free(h);
+    return n ? s / (double)n : 0.0;
 }

@@ -130,16 +130,6 @@ void burn_model_free(burn_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Mean of a [N] row vector in backend memory. */
-static double row_mean(const burn_model *m, const float *rows) {
-    float *h = burn_xmalloc((size_t)m->N * sizeof(float));
-    m->be->download(h, rows, (size_t)m->N * sizeof(float));
-    double s = 0;
-    for (int i = 0; i < m->N; i++) s += h[i];
-    free(h);
-    return s / m->N;
-}
-
 void burn_model_set_debug(burn_model *m, int on) {
     m->debug = on;
     burn_reactnet_set_debug(m->srun, on);
@@ -196,9 +186,9 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
             return -1;
         be->loss_fused(kl, fs, loss, m->ds, m->head_trainable ? m->dt[1 - i] : NULL, s, t[1 - i],
                        N, D, h);
-        st->kl[i] = row_mean(m, kl);
-        st->fs[i] = row_mean(m, fs);
-        st->loss += row_mean(m, loss);
+        st->kl[i] = burn_backend_mean(be, kl, N);
+        st->fs[i] = burn_backend_mean(be, fs, N);
+        st->loss += burn_backend_mean(be, loss, N);
         if (debug_check(m, m->ds, (int64_t)N * D, "the loss gradient w.r.t. the student logits", i))
             return -1;
         burn_head_backward(m->shrun, &m->params, m->ds, m->dfeat);

@@ -154,15 +154,6 @@ static int encode(burn_moco *m, const burn_params *ps, const float *x, float *ou
     return 0;
 }
 
-static double mean_of(const burn_backend *be, const float *x, int n) {
-    float *h = burn_xmalloc((size_t)n * sizeof(float));
-    be->download(h, x, (size_t)n * sizeof(float));
-    double s = 0;
-    for (int i = 0; i < n; i++) s += h[i];
-    free(h);
-    return s / n;
-}
-
 int burn_moco_step(burn_moco *m, const float *im_q, const float *im_k, float lr,
                    burn_moco_stats *st) {
     const burn_backend *be = m->be;
@@ -204,8 +195,8 @@ int burn_moco_step(burn_moco *m, const float *im_q, const float *im_k, float lr,
     m->queue_ptr = (p + N) % K;
     m->step++;
     if (st) {
-        st->loss = mean_of(be, m->rows, N);
-        st->pos = mean_of(be, m->pos, N);
+        st->loss = burn_backend_mean(be, m->rows, N);
+        st->pos = burn_backend_mean(be, m->pos, N);
     }
     return 0;
 }

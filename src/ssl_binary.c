@@ -230,15 +230,6 @@ void burn_ssl_begin_update(burn_ssl *m, float tau) {
     burn_reactnet_prepare(m->trun, &m->params);
 }
 
-static double mean_of(const burn_backend *be, const float *x, int n) {
-    float *h = burn_xmalloc((size_t)n * sizeof(float));
-    be->download(h, x, (size_t)n * sizeof(float));
-    double s = 0;
-    for (int i = 0; i < n; i++) s += h[i];
-    free(h);
-    return s / n;
-}
-
 #define P(i) burn_param_data(&m->params, (i))
 #define G(i) burn_param_grad(&m->params, (i))
 
@@ -261,7 +252,7 @@ static int byol_step(burn_ssl *m, const float *v1, const float *v2, burn_ssl_sta
             return -1;
         burn_byol_regression(be, m->rows, m->dp, m->pn, m->norm, p, m->zt[1 - i], N, D,
                              1.0f / (float)N);
-        double c = mean_of(be, m->rows, N);
+        double c = burn_backend_mean(be, m->rows, N);
         loss += 2.0 - 2.0 * c;
         cos += 0.5 * c;
         burn_head_backward(m->pred_run, ps, m->dp, m->dz);
@@ -313,8 +304,8 @@ static int moco_step(burn_ssl *m, const float *v1, const float *v2, burn_ssl_sta
                          P(m->fc[0]));
     burn_reactnet_backward(m->srun, ps, m->dfeat);
     if (st) {
-        st->loss = mean_of(be, m->rows, N);
-        st->cos = mean_of(be, pos, N);
+        st->loss = burn_backend_mean(be, m->rows, N);
+        st->cos = burn_backend_mean(be, pos, N);
     }
     /* the keys enter the ring at queue_ptr (K >= N: at most one wrap) */
     int64_t q = m->queue_ptr, first = K - q < N ? K - q : N;

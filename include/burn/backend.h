@@ -268,6 +268,10 @@ extern int burn_debug_sync;
  * unavailable, or the name is unknown. */
 const burn_backend *burn_backend_select(const char *device);
 
+/* Mean of x[n] (backend memory), summed in double on the host: the per-sample loss rows a
+ * step reports. */
+double burn_backend_mean(const burn_backend *be, const float *x, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

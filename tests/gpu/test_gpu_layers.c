@@ -12,17 +12,6 @@ static const burn_backend *cpu;
 static void setup(void) { cpu = burn_cpu_backend(); }
 TestSuite(gpu_layers, .init = setup);
 
-/* max |a − b| / max |b| */
-static double gl_err(const float *a, const float *b, int64_t n) {
-    double worst = 0, scale = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= worst)) worst = e;
-        if (fabs((double)b[i]) > scale) scale = fabs((double)b[i]);
-    }
-    return worst / (scale > 0 ? scale : 1e-300);
-}
-
 static float *rnd(int64_t n, uint64_t seed, float lo, float hi) {
     float *x = malloc((size_t)n * 4);
     tu_fill(x, n, seed, lo, hi);
@@ -32,7 +21,7 @@ static float *rnd(int64_t n, uint64_t seed, float lo, float hi) {
 /* download d[n] and compare with the CPU's h[n] */
 static double dev_err(const burn_backend *g, const float *d, const float *h, int64_t n) {
     float *r = gu_download(g, d, n);
-    double e = gl_err(r, h, n);
+    double e = gu_rel_to_max(r, h, n);
     free(r);
     return e;
 }

@@ -8,17 +8,6 @@ static const burn_backend *cpu;
 static void setup(void) { cpu = burn_cpu_backend(); }
 TestSuite(gpu_loss, .init = setup);
 
-/* max |a − b| over the array, relative to the largest |b| (entries share row statistics) */
-static double rel_to_max(const float *a, const float *b, int64_t n) {
-    double scale = 1e-30, worst = 0;
-    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]) / scale;
-        if (!(e <= worst)) worst = e;
-    }
-    return worst;
-}
-
 Test(gpu_loss, fused_and_unfused_match_cpu) {
     REQUIRE_CUDA(g);
     uint64_t s = 31;
@@ -52,8 +41,8 @@ Test(gpu_loss, fused_and_unfused_match_cpu) {
                 cr_assert_leq(tu_max_rel_f(r_out, c_out, N, 1.0), 2e-5, "%s fs=%d %dx%d kl", what, fs, N, D);
                 cr_assert_leq(tu_max_rel_f(r_out + N, c_out + N, N, 1e-2), 2e-5, "%s fs=%d %dx%d fs", what, fs, N, D);
                 cr_assert_leq(tu_max_rel_f(r_out + 2 * N, c_out + 2 * N, N, 1.0), 2e-5, "%s fs=%d %dx%d loss", what, fs, N, D);
-                cr_assert_leq(rel_to_max(r_ds, c_ds, nd), 1e-4, "%s fs=%d %dx%d ds", what, fs, N, D);
-                cr_assert_leq(rel_to_max(r_dt, c_dt, nd), 1e-4, "%s fs=%d %dx%d dt", what, fs, N, D);
+                cr_assert_leq(gu_rel_to_max(r_ds, c_ds, nd), 1e-4, "%s fs=%d %dx%d ds", what, fs, N, D);
+                cr_assert_leq(gu_rel_to_max(r_dt, c_dt, nd), 1e-4, "%s fs=%d %dx%d dt", what, fs, N, D);
                 free(r_out), free(r_ds), free(r_dt), free(sh), free(th), free(c_out), free(c_ds),
                     free(c_dt), free(c_work);
                 g->free(ds_), g->free(dt_), g->free(g_out), g->free(g_ds), g->free(g_dt), g->free(g_work);
