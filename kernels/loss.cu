@@ -1,4 +1,4 @@
-// loss.cu — fused BURN loss (SPEC §4; mirrors src/cpu/loss.c): one block per row of s[N, D]
+// loss.cu — fused BURN loss (METHOD.md §4; mirrors src/cpu/loss.c): one block per row of s[N, D]
 // and t[N, D], three sweeps over the row (it stays in L1/L2 between them):
 //   1. block max of s/T and t/T; block sums ‖s‖², ‖t‖², s·t
 //   2. block sums of the two softmax normalisers, the KL numerator and FS

@@ -1,4 +1,4 @@
-// moco_ops.cu — CUDA ops of MoCo v2 pretraining (SPEC §8; mirrors src/cpu/moco_ops.c): row-wise
+// moco_ops.cu — CUDA ops of MoCo v2 pretraining (METHOD.md §8; mirrors src/cpu/moco_ops.c): row-wise
 // L2 normalisation, the InfoNCE loss, row dots and SGD with momentum. Row ops run one block
 // per row (block reductions from block_reduce.cuh); per-element formulas are
 // include/burn/moco_math.h's, the CPU's own.

@@ -1,4 +1,4 @@
-/* augment.c — augmentation parameters (SPEC §7 defaults, config), the per-view random key,
+/* augment.c — augmentation parameters (METHOD.md §7 defaults, config), the per-view random key,
  * RandomResizedCrop's box, flip, Gaussian blur, normalisation, and the whole training and
  * evaluation views. Photometric ops: augment_color.c; resampling: augment_resample.c. */
 #include <math.h>

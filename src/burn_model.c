@@ -60,11 +60,30 @@ int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *b
     int fs = burn_fs_parse(cfg->loss_fs);
     if (m->act_grad < 0 || m->weight_grad < 0 || fs < 0) return -1;
     m->loss = (burn_loss_hparams){(float)cfg->loss_temperature, 0.0f, 1.0f / (float)N, fs};
+    m->fs_features = strcmp(cfg->loss_fs_on, "features") == 0;
+    m->fs_to_head = cfg->loss_fs_to_teacher_head;
+    m->center_momentum = (float)cfg->loss_center_momentum;
+    double Tt = cfg->loss_teacher_temperature > 0 ? cfg->loss_teacher_temperature
+                                                  : cfg->loss_temperature;
+    m->target_scale = (float)(cfg->loss_temperature / Tt);
+    if (m->fs_features && m->student.feature_dim != m->teacher.feature_dim) {
+        burn_error_set("loss.fs_on = features compares the student feature (%d wide) with the "
+                       "teacher's (%d): set model.feature_dim = 0 (the teacher's width) or %d, "
+                       "with model.feature_fc = true", m->student.feature_dim,
+                       m->teacher.feature_dim, m->teacher.feature_dim);
+        return -1;
+    }
 
     burn_params_init_registry(&m->params);
     burn_reactnet_register(&m->student, &m->params, "student.");
     burn_head_register(&m->student_head, &m->params, "student_head.");
     burn_head_register(&m->teacher_head, &m->params, "teacher_head.");
+    m->center = -1;
+    if (m->center_momentum > 0) { /* a buffer: checkpointed and handed to stage 2 with the head */
+        int64_t shape[1] = {m->teacher_head.out};
+        m->center = burn_params_add(&m->params, "teacher_head.center", BURN_PARAM_BUFFER, 1, shape,
+                                    BURN_INIT_ZERO, 0);
+    }
     burn_params_finalize(&m->params, be);
     burn_params_init(&m->params, (uint64_t)cfg->run_seed);
     part_ranges(m);
@@ -88,7 +107,13 @@ int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *b
     }
     m->ds = be->alloc((size_t)N * D * sizeof(float));
     m->dfeat = be->alloc((size_t)N * Fs * sizeof(float));
-    m->rows = be->alloc((size_t)3 * N * sizeof(float));
+    m->rows = be->alloc((size_t)6 * N * sizeof(float));
+    if (m->center >= 0 || m->target_scale != 1.0f)
+        for (int i = 0; i < 2; i++) m->tgt[i] = be->alloc((size_t)N * D * sizeof(float));
+    if (m->center >= 0) m->negc = be->alloc((size_t)D * sizeof(float));
+    if (!m->fs_features && !m->fs_to_head) m->ds2 = be->alloc((size_t)N * D * sizeof(float));
+    if (m->fs_features) m->dk = be->alloc((size_t)N * Fs * sizeof(float));
+    m->host_logits = burn_xmalloc((size_t)N * D * sizeof(float));
     return 0;
 }
 
@@ -122,9 +147,11 @@ void burn_model_free(burn_model *m) {
     burn_head_run_free(m->th[0]);
     burn_head_run_free(m->th[1]);
     burn_resnet_run_free(m->trun);
-    float *bufs[] = {m->ft[0], m->ft[1], m->dt[0], m->dt[1], m->ds, m->dfeat, m->rows};
+    float *bufs[] = {m->ft[0], m->ft[1], m->dt[0], m->dt[1], m->ds, m->dfeat, m->rows,
+                     m->tgt[0], m->tgt[1], m->negc, m->ds2, m->dk};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) m->be->free(bufs[i]);
+    free(m->host_logits);
     if (m->params.data) burn_params_free(&m->params);
     if (m->teacher_params.data) burn_params_free(&m->teacher_params);
     memset(m, 0, sizeof *m);
@@ -157,14 +184,60 @@ static int debug_check(burn_model *m, const float *x, int64_t n, const char *wha
     return -1;
 }
 
+/* The target the loss sees: tgt = (t − c)·T/T_t, or t itself when neither is configured. */
+static const float *target_of(burn_model *m, int i, const float *t) {
+    const burn_backend *be = m->be;
+    int N = m->N, D = m->teacher_head.out;
+    if (!m->tgt[i]) return t;
+    if (m->center >= 0)
+        be->bias_forward(m->tgt[i], t, m->negc, N, D, 1);
+    else
+        be->copy(m->tgt[i], t, (size_t)N * D * sizeof(float));
+    if (m->target_scale != 1.0f) be->scale(m->tgt[i], m->target_scale, (int64_t)N * D);
+    return m->tgt[i];
+}
+
+/* c = m·c + (1 − m)·mean of the teacher logits of both views (over the global batch). */
+static void center_update(burn_model *m, const float *const t[2]) {
+    const burn_backend *be = m->be;
+    int N = m->N, D = m->teacher_head.out;
+    float *c = burn_param_data(&m->params, m->center);
+    be->fill(m->negc, 0.0f, D);
+    be->channel_sum(m->negc, t[0], N, D, 1);
+    be->channel_sum(m->negc, t[1], N, D, 1);
+    if (burn_world_size > 1) { /* the batch mean over every rank */
+        float *h = m->host_logits; /* D ≤ N·D floats of host scratch */
+        double *sum = burn_xmalloc((size_t)D * sizeof(double));
+        be->download(h, m->negc, (size_t)D * sizeof(float));
+        for (int d = 0; d < D; d++) sum[d] = h[d];
+        burn_dist_sum_host(sum, D);
+        for (int d = 0; d < D; d++) h[d] = (float)sum[d];
+        be->upload(m->negc, h, (size_t)D * sizeof(float));
+        free(sum);
+    }
+    be->scale(c, m->center_momentum, D);
+    be->axpy(c, (1.0f - m->center_momentum) / (2.0f * N * burn_world_size), m->negc, D);
+}
+
+/* The collapse statistics of logits z [N, D] (backend memory) at temperature T. */
+static void head_stats(burn_model *m, const float *z, burn_head_stats *out) {
+    int N = m->N, D = m->teacher_head.out;
+    m->be->download(m->host_logits, z, (size_t)N * D * sizeof(float));
+    burn_head_stats_compute(m->host_logits, N, D, m->loss.temperature, out);
+}
+
 int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambda,
                     burn_step_stats *st) {
     const burn_backend *be = m->be;
-    int N = m->N, D = m->student_head.out;
-    const float *v[2] = {v1, v2}, *t[2], *feat, *s;
+    int N = m->N, D = m->student_head.out, F = m->student.feature_dim;
+    const float *v[2] = {v1, v2}, *t[2], *tg[2], *feat, *s;
     double lap = m->profile ? (be->synchronize(), burn_now()) : 0;
     burn_reactnet_prepare(m->srun, &m->params);
     phase_end(m, BURN_PHASE_STUDENT_FWD, &lap);
+    if (m->center >= 0) { /* −c of the centre before this step's update */
+        be->copy(m->negc, burn_param_data(&m->params, m->center), (size_t)D * sizeof(float));
+        be->scale(m->negc, -1.0f, D);
+    }
     for (int i = 0; i < 2; i++) {
         burn_resnet_forward_eval(m->trun, &m->teacher_params, v[i], m->ft[i]);
         phase_end(m, BURN_PHASE_TEACHER, &lap);
@@ -172,28 +245,55 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
             burn_head_forward(m->th[i], &m->params, m->ft[i], m->head_trainable, &t[i]) ||
             debug_check(m, t[i], (int64_t)N * D, "the teacher head's logits", i))
             return -1;
+        tg[i] = target_of(m, i, t[i]);
         phase_end(m, BURN_PHASE_HEADS, &lap);
     }
-    burn_loss_hparams h = m->loss;
-    h.lambda = lambda;
     memset(st, 0, sizeof *st);
-    float *kl = m->rows, *fs = m->rows + N, *loss = m->rows + 2 * N;
+    if (m->want_stats) {
+        head_stats(m, t[0], &st->heads[0]);
+        st->has_heads = 1;
+    }
+    float lam = lambda, *kl = m->rows, *fs = m->rows + N, *loss = m->rows + 2 * N;
+    float *kl2 = m->rows + 3 * N, *fs2 = m->rows + 4 * N, *loss2 = m->rows + 5 * N;
     for (int i = 0; i < 2; i++) { /* direction i: student view i learns from teacher view 1-i */
         if (burn_reactnet_forward(m->srun, &m->params, v[i], 1, &feat)) return -1;
         phase_end(m, BURN_PHASE_STUDENT_FWD, &lap);
         if (burn_head_forward(m->shrun, &m->params, feat, 1, &s) ||
             debug_check(m, s, (int64_t)N * D, "the student head's logits", i))
             return -1;
-        be->loss_fused(kl, fs, loss, m->ds, m->head_trainable ? m->dt[1 - i] : NULL, s, t[1 - i],
-                       N, D, h);
-        st->kl[i] = burn_backend_mean(be, kl, N);
-        st->fs[i] = burn_backend_mean(be, fs, N);
-        st->loss += burn_backend_mean(be, loss, N);
+        if (m->want_stats && i == 1) head_stats(m, s, &st->heads[1]);
+        float *dt = m->head_trainable ? m->dt[1 - i] : NULL;
+        burn_loss_hparams h = m->loss;
+        if (m->fs_features) {
+            /* KL on the heads (θ's only gradient), FS between the backbones' features */
+            h.lambda = 0.0f;
+            h.grad_scale = m->loss.grad_scale * (1.0f - lam);
+            be->loss_fused(kl, fs2, loss2, m->ds, dt, s, tg[1 - i], N, D, h);
+            h.lambda = 1.0f;
+            h.grad_scale = m->loss.grad_scale * lam;
+            be->loss_fused(kl2, fs, loss2, m->dk, NULL, feat, m->ft[1 - i], N, F, h);
+            st->kl[i] = burn_backend_mean(be, kl, N);
+            st->fs[i] = burn_backend_mean(be, fs, N);
+            st->loss += (1.0 - lam) * st->kl[i] + lam * st->fs[i];
+        } else {
+            h.lambda = lam;
+            be->loss_fused(kl, fs, loss, m->ds, m->fs_to_head ? dt : NULL, s, tg[1 - i], N, D, h);
+            if (dt && !m->fs_to_head) { /* stop-gradient: θ gets the KL part alone */
+                h.lambda = 0.0f;
+                h.grad_scale = m->loss.grad_scale * (1.0f - lam);
+                be->loss_fused(kl2, fs2, loss2, m->ds2, dt, s, tg[1 - i], N, D, h);
+            }
+            st->kl[i] = burn_backend_mean(be, kl, N);
+            st->fs[i] = burn_backend_mean(be, fs, N);
+            st->loss += burn_backend_mean(be, loss, N);
+        }
+        /* the target was (t − c)·T/T_t: dL/dt = dL/dtarget · T/T_t */
+        if (dt && m->target_scale != 1.0f) be->scale(dt, m->target_scale, (int64_t)N * D);
         if (debug_check(m, m->ds, (int64_t)N * D, "the loss gradient w.r.t. the student logits", i))
             return -1;
         burn_head_backward(m->shrun, &m->params, m->ds, m->dfeat);
-        if (debug_check(m, m->dfeat, (int64_t)N * m->student.feature_dim,
-                        "the gradient w.r.t. the student feature", i))
+        if (m->fs_features) be->axpy(m->dfeat, 1.0f, m->dk, (int64_t)N * F);
+        if (debug_check(m, m->dfeat, (int64_t)N * F, "the gradient w.r.t. the student feature", i))
             return -1;
         phase_end(m, BURN_PHASE_HEADS, &lap);
         int final = m->last_backward && i == 1; /* view 2 adds the last contributions */
@@ -209,6 +309,7 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
     }
     if (m->head_trainable)
         for (int i = 0; i < 2; i++) burn_head_backward(m->th[i], &m->params, m->dt[i], NULL);
+    if (m->center >= 0) center_update(m, t);
     phase_end(m, BURN_PHASE_HEADS, &lap);
     return 0;
 }

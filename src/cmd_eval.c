@@ -71,7 +71,7 @@ int cmd_eval(int argc, char **argv) {
                              "Evaluate frozen features. Protocols: knn (weighted k-NN top-1 on "
                              "L2-normalised features; eval.knn_k, eval.knn_temperature); svm "
                              "(linear SVMs, VOC07 mAP, full- and few-shot: burn_gpu eval svm "
-                             "--help); linear (SPEC §9 linear evaluation, top-1/top-5: burn_gpu eval "
+                             "--help); linear (METHOD.md §9 linear evaluation, top-1/top-5: burn_gpu eval "
                              "linear --help).",
                              opts, 1, argc, argv);
     if (rc) return rc;

@@ -1,5 +1,5 @@
 /* cmd_finetune.c — `burn_gpu finetune`: semi-supervised fine-tuning of the whole binary network
- * on a labelled subset (SPEC §9), or, from `--checkpoint random --fraction 1`, the supervised
+ * on a labelled subset (METHOD.md §9), or, from `--checkpoint random --fraction 1`, the supervised
  * baseline (include/burn/finetune.h). Prints top-1/top-5 on the val split; --json writes
  * {"protocol": "finetune", "fraction", "checkpoint", "top1", "top5", ...}. */
 #include <errno.h>
@@ -58,7 +58,7 @@ int cmd_finetune(int argc, char **argv) {
                              "--subset-list FILE] [--json OUT]",
                              "Fine-tune the whole binary network (student + a new linear "
                              "classifier) with labels on a class-balanced share of the train "
-                             "split (SPEC §9: 1% or 10%) and report top-1/top-5 on the val "
+                             "split (METHOD.md §9: 1% or 10%) and report top-1/top-5 on the val "
                              "split. From --checkpoint random --fraction 1 it is the "
                              "supervised baseline. Hyper-parameters: [finetune]; student "
                              "+ classifier checkpoint, metrics.jsonl, config.ini in run.dir.",

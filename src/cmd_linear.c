@@ -1,4 +1,4 @@
-/* cmd_linear.c — `burn_gpu eval linear`: linear evaluation of a frozen backbone (SPEC §9),
+/* cmd_linear.c — `burn_gpu eval linear`: linear evaluation of a frozen backbone (METHOD.md §9),
  * top-1 / top-5 on the val split. The student with eval.linear_train_fc trains its FC + ReLU
  * and the classifier on images (src/linear_eval.c, images path); otherwise the classifier
  * alone on features extracted once, or read from `burn_gpu extract` files. */
@@ -58,7 +58,7 @@ int cmd_eval_linear(int argc, char **argv) {
     burn_args a;
     int rc = burn_args_parse(
         &a, prog, "--config FILE [--backbone B] --checkpoint P | --features-train A --features-val B",
-        "Linear evaluation (SPEC §9): a Linear(F -> classes) on the frozen backbone, SGD with "
+        "Linear evaluation (METHOD.md §9): a Linear(F -> classes) on the frozen backbone, SGD with "
         "momentum, LR x0.1 at eval.linear_milestones; top-1 and top-5 on the val split. The "
         "student with eval.linear_train_fc also trains its FC + ReLU on augmented images.",
         opts, 0, argc, argv);

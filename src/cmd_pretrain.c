@@ -1,5 +1,5 @@
 /* cmd_pretrain.c — `burn_gpu pretrain-teacher`: MoCo v2 pretraining of the FP teacher backbone
- * (SPEC §8, include/burn/moco.h) on [data] with two [augment]ed views per image, architecture
+ * (METHOD.md §8, include/burn/moco.h) on [data] with two [augment]ed views per image, architecture
  * from [teacher], hyper-parameters from [moco], everything written to run.dir:
  *   config.ini                  the resolved config
  *   metrics.jsonl               one record per log.every steps (loss, positive cosine, lr, ...)
@@ -222,7 +222,7 @@ int cmd_pretrain_teacher(int argc, char **argv) {
     };
     burn_args a;
     int rc = burn_args_parse(&a, PROG, "--config FILE [--set SECTION.KEY=VALUE] [--resume]",
-                             "Pretrain the FP teacher backbone with MoCo v2 (SPEC §8): "
+                             "Pretrain the FP teacher backbone with MoCo v2 (METHOD.md §8): "
                              "[teacher] architecture, [data]/[augment] two views per image, "
                              "[moco] hyper-parameters; writes <run.dir>/teacher.safetensors "
                              "for teacher.checkpoint.",

@@ -1,5 +1,5 @@
 /* cmd_train.c — `burn_gpu train` (one stage) and `burn_gpu pipeline` (stage 1, then stage 2
- * initialised from stage 1's student and both heads, SPEC §5). */
+ * initialised from stage 1's student and both heads, METHOD.md §5). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@ int cmd_train(int argc, char **argv) {
     };
     burn_args a;
     int rc = burn_args_parse(&a, "burn_gpu train", "--config FILE [--set K=V ...] [--resume]",
-                             "Train one BURN stage (SPEC §4-6): the binary student and both "
+                             "Train one BURN stage (METHOD.md §4-6): the binary student and both "
                              "heads against the frozen teacher (train.method = byol|moco: that "
                              "baseline on the student instead). Progress on stdout, metrics in "
                              "run.dir/metrics.jsonl, checkpoints in run.dir.",
@@ -63,7 +63,7 @@ int cmd_pipeline(int argc, char **argv) {
     burn_args a;
     int rc = burn_args_parse(&a, "burn_gpu pipeline", "--stage1 FILE --stage2 FILE [--set K=V ...]",
                              "Run BURN stage 1, then stage 2 initialised from stage 1's "
-                             "student, student head and teacher head (SPEC §5).",
+                             "student, student head and teacher head (METHOD.md §5).",
                              opts, 0, argc, argv);
     if (rc) return rc;
     const char *files[2] = {burn_arg(&a, "--stage1"), burn_arg(&a, "--stage2")};

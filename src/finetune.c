@@ -1,5 +1,5 @@
 /* finetune.c — semi-supervised fine-tuning of the binary student and the supervised baseline
- * (SPEC §9, include/burn/finetune.h): the student + a new classifier, one cross-entropy step,
+ * (METHOD.md §9, include/burn/finetune.h): the student + a new classifier, one cross-entropy step,
  * eval-mode logits, and the protocol: labelled subset, training loop, checkpoint, top-1/top-5.
  *
  * Per update u of U = finetune.epochs · steps_per_epoch (batches of finetune.batch_size from
@@ -353,7 +353,7 @@ int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_fin
     lo.shuffle = 1;
     lo.epochs = cfg->finetune_epochs;
     lo.be = be;
-    /* SPEC §9's training transform: RandomResizedCrop + flip, no colour or blur */
+    /* METHOD.md §9's training transform: RandomResizedCrop + flip, no colour or blur */
     lo.aug.jitter_p = lo.aug.gray_p = lo.aug.blur_p = lo.aug.solarize_p = 0.0f;
     if (!(loader = burn_loader_create(src, &lo))) goto done;
     char *mpath = NULL;

@@ -1,4 +1,4 @@
-/* finetune_subset.c — the labelled subset of semi-supervised fine-tuning (SPEC §9): a
+/* finetune_subset.c — the labelled subset of semi-supervised fine-tuning (METHOD.md §9): a
  * class-balanced share of every class chosen by seed, or the images a list file names (by
  * index or by path), and a source that shows only those images of another. */
 #include <ctype.h>

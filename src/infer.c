@@ -208,7 +208,7 @@ static int load_all(burn_infer *m, const burn_st_file *f) {
     if (meta_long(f, "image_size", 1, 4096, &size) || meta_long(f, "stem_stride", 1, 2, &stride) ||
         meta_long(f, "feature_fc", 0, 1, &fc) || meta_long(f, "feature_dim", 1, 1 << 20, &fdim))
         return -1;
-    burn_reactnet_config cfg = {width, (int)size, (int)stride, 2, (int)fc};
+    burn_reactnet_config cfg = {width, (int)size, (int)stride, 2, (int)fc, fc ? (int)fdim : 0};
     if (burn_reactnet_init(&m->net, &cfg) != 0) {
         burn_error_set("%s: bad architecture metadata: %s", f->path, burn_error());
         return -1;
@@ -303,12 +303,12 @@ static int run_init(burn_infer *m, int N) {
         if (w3 > ws) ws = w3;
         if (w1 > ws) ws = w1;
     }
-    int F = net->feature_dim;
-    if (net->cfg.feature_fc && burn_linear_init(&r->fc, N, F, F)) return -1;
+    int F = net->feature_dim, P = net->pooled_dim;
+    if (net->cfg.feature_fc && burn_linear_init(&r->fc, N, P, F)) return -1;
     float **bufs[] = {&r->X[0], &r->X[1], &r->U, &r->A, &r->R, &r->Z, &r->T[0], &r->T[1]};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         *bufs[i] = burn_buffers_floats(&r->mem, max_act);
-    r->pooled = burn_buffers_floats(&r->mem, (int64_t)N * F);
+    r->pooled = burn_buffers_floats(&r->mem, (int64_t)N * P);
     r->feat = burn_buffers_floats(&r->mem, (int64_t)N * F);
     r->ws = burn_buffers_alloc(&r->mem, ws ? ws : 1);
     r->N = N;
@@ -433,7 +433,7 @@ int burn_infer_run(burn_infer *m, const float *images, int n, float *features) {
     }
     const burn_reactnet_block *L = &net->blocks[BURN_REACTNET_BLOCKS - 1];
     int F = net->feature_dim;
-    burn_global_avgpool_forward(be, r->pooled, r->X[cur], N, F, L->out_hw * L->out_hw);
+    burn_global_avgpool_forward(be, r->pooled, r->X[cur], N, net->pooled_dim, L->out_hw * L->out_hw);
     const float *out = r->pooled;
     if (net->cfg.feature_fc) {
         burn_linear_forward(be, &r->fc, r->feat, r->pooled, W(net->fc_weight), W(net->fc_bias));

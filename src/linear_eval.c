@@ -1,4 +1,4 @@
-/* linear_eval.c — linear evaluation of a frozen backbone (SPEC §9): a Linear(F → classes)
+/* linear_eval.c — linear evaluation of a frozen backbone (METHOD.md §9): a Linear(F → classes)
  * classifier trained by SGD with momentum, LR ×0.1 at milestone epochs, reported as top-1 /
  * top-5 on the val split.
  *
@@ -262,13 +262,14 @@ typedef struct images_head {
 } images_head;
 
 static int head_build(images_head *h, const burn_backend *be, const burn_reactnet *net, int C,
-                      int feature_fc, const char *checkpoint, uint64_t seed) {
-    int64_t F = net->feature_dim;
+                      int feature_fc, int64_t F, const char *checkpoint, uint64_t seed) {
+    int64_t P = net->feature_dim; /* net: the backbone without its FC (pooled) */
+    if (!feature_fc) F = P;
     h->be = be;
     burn_params_init_registry(&h->ps);
     h->fc_w = h->fc_b = -1;
     if (feature_fc) {
-        int64_t w[2] = {F, F}, b[1] = {F};
+        int64_t w[2] = {F, P}, b[1] = {F};
         h->fc_w = burn_params_add(&h->ps, "student.fc.weight", BURN_PARAM_TRAINABLE, 2, w,
                                   BURN_INIT_ZERO, 0);
         h->fc_b = burn_params_add(&h->ps, "student.fc.bias", BURN_PARAM_TRAINABLE, 1, b,
@@ -310,8 +311,9 @@ typedef struct head_run {
     int32_t *y;
 } head_run;
 
-static void head_run_init(head_run *r, const burn_backend *be, int B, int F, int C) {
-    burn_linear_init(&r->fc, B, F, F);
+/* P: the pooled width, F: the classifier's input (the FC's width, else P) */
+static void head_run_init(head_run *r, const burn_backend *be, int B, int P, int F, int C) {
+    burn_linear_init(&r->fc, B, P, F);
     burn_linear_init(&r->lin, B, F, C);
     r->h = be->alloc((size_t)B * F * sizeof(float));
     r->dh = be->alloc((size_t)B * F * sizeof(float));
@@ -342,7 +344,7 @@ static const float *head_forward(const images_head *h, head_run *r, const burn_b
 }
 
 /* The train (or eval) loader over a split with one view; the train transform keeps only the
- * crop and flip of the BURN augmentations (SPEC §9). */
+ * crop and flip of the BURN augmentations (METHOD.md §9). */
 static burn_loader *split_loader(const burn_config *cfg, const burn_backend *be,
                                  const burn_source *src, int B, int train, int64_t epochs,
                                  uint64_t seed) {
@@ -379,8 +381,10 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
     /* the backbone up to the pooled feature: the student without its FC */
     burn_config bcfg = *cfg;
     bcfg.model_feature_fc = 0;
-    burn_reactnet net;
-    if (burn_models_from_config(&bcfg, &net, NULL, NULL, NULL) != 0) return -1;
+    burn_reactnet net, full;
+    if (burn_models_from_config(&bcfg, &net, NULL, NULL, NULL) != 0 ||
+        burn_models_from_config(cfg, &full, NULL, NULL, NULL) != 0)
+        return -1;
     int act = burn_act_grad_parse(cfg->binary_act_grad);
     int wgt = burn_weight_grad_parse(cfg->binary_weight_grad);
     if (act < 0 || wgt < 0) return -1;
@@ -391,7 +395,8 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
         burn_source_free(train_src);
         return -1;
     }
-    int C = train_src->num_classes, F = net.feature_dim, S = (int)cfg->data_image_size;
+    int C = train_src->num_classes, P = net.feature_dim, S = (int)cfg->data_image_size;
+    int F = cfg->model_feature_fc ? full.feature_dim : P;
     if (val_src->num_classes != C || C < 2) {
         burn_error_set("linear eval: the train split has %d classes, the val split %d (need "
                        "the same, at least 2)", C, val_src->num_classes);
@@ -411,7 +416,7 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
     burn_loader *loader = NULL;
     int rc = strcmp(checkpoint, "random") == 0 ? 0
                                                 : burn_ckpt_init_from(checkpoint, &backbone, student);
-    if (rc == 0) rc = head_build(&head, be, &net, C, cfg->model_feature_fc, checkpoint, o->seed);
+    if (rc == 0) rc = head_build(&head, be, &net, C, cfg->model_feature_fc, F, checkpoint, o->seed);
     if (rc == 0) {
         run = burn_reactnet_run_new(&net, be, B, act, wgt);
         erun = EB == B ? run : burn_reactnet_run_new(&net, be, EB, act, wgt);
@@ -427,7 +432,7 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
         goto done;
     }
     head_run hr;
-    head_run_init(&hr, be, B, F, C);
+    head_run_init(&hr, be, B, P, F, C);
     float *x = be->is_device ? be->alloc((size_t)B * 3 * S * S * sizeof(float)) : NULL;
     float *hloss = burn_xmalloc((size_t)B * sizeof(float));
     double epoch_loss = 0;
@@ -503,7 +508,7 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
     }
     if (rc == 0) {
         head_run er;
-        head_run_init(&er, be, EB, F, C);
+        head_run_init(&er, be, EB, P, F, C);
         float *ex = be->is_device ? be->alloc((size_t)EB * 3 * S * S * sizeof(float)) : NULL;
         float *hl = burn_xmalloc((size_t)EB * C * sizeof(float));
         float *logits = burn_xmalloc((size_t)val_src->count * C * sizeof(float));

@@ -1,4 +1,4 @@
-/* moco.c — MoCo v2 pretraining of the FP teacher (SPEC §8; include/burn/moco.h): both
+/* moco.c — MoCo v2 pretraining of the FP teacher (METHOD.md §8; include/burn/moco.h): both
  * encoders, the projection head, the queue, one training step, checkpoint save/load and the
  * teacher export. Every numeric op goes through the backend table. */
 #include "burn/moco.h"

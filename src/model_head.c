@@ -1,4 +1,4 @@
-/* model_head.c — the MLP head of SPEC §1: Linear(in->hidden, bias) -> BatchNorm1d(hidden) ->
+/* model_head.c — the MLP head of METHOD.md §1: Linear(in->hidden, bias) -> BatchNorm1d(hidden) ->
  * ReLU -> Linear(hidden->out, bias); names follow nn.Sequential indices (head.0, .1, .3). */
 #include <stdio.h>
 #include <string.h>

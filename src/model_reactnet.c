@@ -1,4 +1,4 @@
-/* model_reactnet.c — ReActNet-A (SPEC §2): shapes from the config, parameter registration
+/* model_reactnet.c — ReActNet-A (METHOD.md §2): shapes from the config, parameter registration
  * with the reference names, and per-layer accounting for the summary. */
 #include <math.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include "burn/check.h"
 #include "burn/models.h"
 
-/* SPEC §2 channel list, divided by the stem's 32: stem, then the output of each block. */
+/* METHOD.md §2 channel list, divided by the stem's 32: stem, then the output of each block. */
 static const int channel_mult[BURN_REACTNET_BLOCKS + 1] = {1, 2, 4, 4, 8, 8, 16, 16, 16, 16,
                                                            16, 16, 32, 32};
 
@@ -53,7 +53,13 @@ int burn_reactnet_init(burn_reactnet *net, const burn_reactnet_config *cfg) {
         burn_error_set("data.image_size %d is too small for ReActNet-A", cfg->image_size);
         return -1;
     }
-    net->feature_dim = net->blocks[BURN_REACTNET_BLOCKS - 1].cout;
+    net->pooled_dim = net->blocks[BURN_REACTNET_BLOCKS - 1].cout;
+    net->feature_dim = cfg->feature_dim > 0 ? cfg->feature_dim : net->pooled_dim;
+    if (!cfg->feature_fc && net->feature_dim != net->pooled_dim) {
+        burn_error_set("model.feature_dim %d needs model.feature_fc (without the FC the feature "
+                       "is the pooled %d channels)", cfg->feature_dim, net->pooled_dim);
+        return -1;
+    }
     return 0;
 }
 
@@ -138,7 +144,7 @@ void burn_reactnet_register(burn_reactnet *net, burn_params *ps, const char *pre
     }
     net->fc_weight = net->fc_bias = -1;
     if (net->cfg.feature_fc) {
-        int64_t w[2] = {net->feature_dim, net->feature_dim}, bsz[1] = {net->feature_dim};
+        int64_t w[2] = {net->feature_dim, net->pooled_dim}, bsz[1] = {net->feature_dim};
         net->fc_weight = add(ps, prefix, "fc.weight", BURN_PARAM_TRAINABLE, 2, w,
                              BURN_INIT_KAIMING_NORMAL, 0);
         net->fc_bias = add(ps, prefix, "fc.bias", BURN_PARAM_TRAINABLE, 1, bsz, BURN_INIT_ZERO, 0);
@@ -192,7 +198,7 @@ void burn_reactnet_visit(const burn_reactnet *net, burn_layer_visitor visit, voi
         row(visit, ctx, n, halves == 2 ? "concat + RPReLU" : "RPReLU", k->cout, o, 0,
             3LL * k->cout, 0, 0);
     }
-    int64_t F = net->feature_dim;
-    row(visit, ctx, "pool", "GlobalAvgPool", F, 1, 0, 0, 0, 0);
-    if (net->cfg.feature_fc) row(visit, ctx, "fc", "Linear + ReLU", F, 1, 0, F * F + F, 0, F * F);
+    int64_t P = net->pooled_dim, F = net->feature_dim;
+    row(visit, ctx, "pool", "GlobalAvgPool", P, 1, 0, 0, 0, 0);
+    if (net->cfg.feature_fc) row(visit, ctx, "fc", "Linear + ReLU", F, 1, 0, F * P + F, 0, F * P);
 }

@@ -1,4 +1,4 @@
-/* net_head.c — the MLP head (SPEC §1) forward and backward:
+/* net_head.c — the MLP head (METHOD.md §1) forward and backward:
  *   h1 = x·W1ᵀ + b1   h2 = ReLU(BN1d(h1))   logits = h2·W2ᵀ + b2
  * Train mode: batch statistics. In data-parallel runs the heads' BN is synchronised (BURN's
  * recipe): its statistics are those of the global batch, through the backend table of

@@ -1,4 +1,4 @@
-/* net_reactnet.c — ReActNet-A forward and backward (SPEC §2-3) over the backend table.
+/* net_reactnet.c — ReActNet-A forward and backward (METHOD.md §2-3) over the backend table.
  *
  * Block (input x[N, C, H, H], stride s, output [N, Co, H/s, H/s]):
  *   u1 = RSign1(x) = sign(x − β1)            a1 = BinConv3x3_s(u1)
@@ -130,14 +130,13 @@ burn_reactnet_run *burn_reactnet_run_new(const burn_reactnet *net, const burn_ba
             }
         }
     }
-    int F = net->feature_dim, hw_last = net->blocks[BURN_REACTNET_BLOCKS - 1].out_hw;
-    (void)hw_last;
-    if (net->cfg.feature_fc && burn_linear_init(&r->fc, N, F, F)) goto fail;
+    int F = net->feature_dim, P = net->pooled_dim;
+    if (net->cfg.feature_fc && burn_linear_init(&r->fc, N, P, F)) goto fail;
     r->stem_a = burn_buffers_floats(&r->mem, (int64_t)N * c0 * hw0 * hw0);
     r->stem_out = burn_buffers_floats(&r->mem, (int64_t)N * c0 * hw0 * hw0);
     r->stem_mean = burn_buffers_floats(&r->mem, c0);
     r->stem_istd = burn_buffers_floats(&r->mem, c0);
-    r->pooled = burn_buffers_floats(&r->mem, (int64_t)N * F);
+    r->pooled = burn_buffers_floats(&r->mem, (int64_t)N * P);
     r->feat = burn_buffers_floats(&r->mem, (int64_t)N * F);
     r->dfc = burn_buffers_floats(&r->mem, (int64_t)N * F);
     r->bn_stats = burn_buffers_alloc(&r->mem, 2 * sizeof(double) * (size_t)max_c);
@@ -271,7 +270,7 @@ int burn_reactnet_forward(burn_reactnet_run *r, const burn_params *ps, const flo
     }
     const rn_block *L = &r->b[BURN_REACTNET_BLOCKS - 1];
     int F = net->feature_dim;
-    burn_global_avgpool_forward(be, r->pooled, cur, N, F, L->hw_out * L->hw_out);
+    burn_global_avgpool_forward(be, r->pooled, cur, N, net->pooled_dim, L->hw_out * L->hw_out);
     if (net->cfg.feature_fc) {
         burn_linear_forward(be, &r->fc, r->feat, r->pooled, P(net->fc_weight), P(net->fc_bias));
         burn_relu_forward(be, r->feat, r->feat, (int64_t)N * F);
@@ -320,7 +319,7 @@ void burn_reactnet_backward(burn_reactnet_run *r, burn_params *ps, const float *
         dpooled = S[1];
         grad_done(r, BURN_REACTNET_BLOCKS);
     }
-    burn_global_avgpool_backward(be, S[0], dpooled, N, F, L->hw_out * L->hw_out);
+    burn_global_avgpool_backward(be, S[0], dpooled, N, net->pooled_dim, L->hw_out * L->hw_out);
     for (int k = BURN_REACTNET_BLOCKS - 1; k >= 0; k--) {
         const burn_reactnet_block *d = &net->blocks[k];
         const rn_block *B = &r->b[k];

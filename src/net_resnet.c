@@ -1,5 +1,5 @@
 /* net_resnet.c — ResNet forward with eval-mode BN, keeping no activations: the frozen teacher
- * backbone h_ζ (SPEC §1, §8). Five buffers of the largest activation: the block input, the
+ * backbone h_ζ (METHOD.md §1, §8). Five buffers of the largest activation: the block input, the
  * main path ping-ponging between two (conv -> t1, BN -> t2), and two for the projection:
  *   basic:      out = ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + idt)
  *   bottleneck: out = ReLU(BN3(conv3(ReLU(BN2(conv2(ReLU(BN1(conv1(x)))))))) + idt)

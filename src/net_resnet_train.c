@@ -1,6 +1,6 @@
 /* net_resnet_train.c — trainable ResNet-18/34/50 (torchvision structure, models.h): forward in
  * train mode (batch-statistics BN, running statistics updated) keeping the activations, and
- * backward; used by MoCo v2 to pretrain the FP teacher (SPEC §8).
+ * backward; used by MoCo v2 to pretrain the FP teacher (METHOD.md §8).
  *
  * A "unit" is conv -> BN (-> ReLU). Per unit the run keeps the conv output a (BN's input) and
  * the unit output y (after the in-place ReLU: ReLU's backward needs only its output), plus

@@ -1,4 +1,4 @@
-/* svm.c — linear SVMs on frozen features, the VOC07 protocol of Goyal et al. 2019 (SPEC §9):
+/* svm.c — linear SVMs on frozen features, the VOC07 protocol of Goyal et al. 2019 (METHOD.md §9):
  * features L2-normalised; one-vs-rest L2-regularised L2-loss SVCs (liblinear's primal
  * L2R_L2LOSS_SVC, a bias feature of 1, positive-class loss weight eval.svm_pos_weight); the cost
  * C chosen from a grid by stratified k-fold cross-validation on the training features,

@@ -25,6 +25,7 @@
 #include "burn/burn.h"
 #include "burn/check.h"
 #include "burn/dist.h"
+#include "burn/fileio.h"
 #include "burn/log.h"
 #include "burn/precision.h"
 #include "burn/train_plan.h"
@@ -43,6 +44,25 @@ static const char *find_non_finite(const burn_params *ps, const float *host_grad
             if (!isfinite(host_grad[p->offset + k])) return p->name;
     }
     return NULL;
+}
+
+/* run.dir/summary.json: the end-of-stage verdict that tools (make demo) read. */
+static int write_summary(const char *dir, const burn_config *cfg, const burn_train_result *r) {
+    char *path = NULL, *text = NULL;
+    if (asprintf(&path, "%s/summary.json", dir) < 0 ||
+        asprintf(&text,
+                 "{\"stage\": %d, \"updates\": %lld, \"first_loss\": %.6g, \"last_loss\": %.6g, "
+                 "\"collapsed\": %s, \"teacher_head\": {\"logit_std\": %.6g, \"entropy\": %.6g}, "
+                 "\"student_head\": {\"logit_std\": %.6g, \"entropy\": %.6g}}\n",
+                 (int)cfg->model_stage, (long long)r->steps, r->first_loss, r->last_loss,
+                 r->collapsed ? "true" : "false", r->head_stats[0].logit_std,
+                 r->head_stats[0].entropy, r->head_stats[1].logit_std,
+                 r->head_stats[1].entropy) < 0)
+        burn_check_fail("libc", "asprintf", __FILE__, __LINE__, "out of memory", NULL);
+    int rc = burn_write_file_atomic(path, text, strlen(text));
+    free(path);
+    free(text);
+    return rc;
 }
 
 int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
@@ -101,7 +121,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     }
     if (cfg->model_stage == 2 && !*cfg->train_init_from)
         burn_warn("stage 2 without train.init_from: the student and heads start from random "
-                  "weights, not from stage 1 (SPEC §5)");
+                  "weights, not from stage 1 (METHOD.md §5)");
 
     int64_t T = m.params.trainable;
     adam_m = be->alloc((size_t)T * sizeof(float));
@@ -143,12 +163,14 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     double acc_loss = 0, acc_kl = 0, acc_fs = 0, update_seconds = 0;
     int acc_n = 0, win_updates = 0; /* finite updates, all updates in the log window */
     int64_t first_update = st.step;
+    int warned_collapse = 0;
     for (int64_t u = st.step; u < stop; u++) {
         burn_dist_fault_point(u);
         be->fill(m.params.grad, 0.0f, T);
         float lambda = (float)burn_lambda(schedule, u, total, cfg->loss_lambda_start,
                                           cfg->loss_lambda_end, cfg->loss_lambda_constant);
         double step_loss = 0, step_kl = 0, step_fs = 0;
+        burn_step_stats heads = {0};
         m.loss.grad_scale = (float)(scaler.scale / N); /* the loss scale enters at the loss */
         if (scaler.enabled) /* a skipped update must not keep its forwards' BN statistics */
             be->copy(bn_backup, m.params.data + T, (size_t)(m.params.total - T) * sizeof(float));
@@ -158,6 +180,8 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             if (burn_train_plan_next(&plan, v) != 0) goto done;
             /* the last micro-batch's backward sends gradient buckets as they are final */
             m.last_backward = a == accum - 1;
+            /* the collapse statistics: of the last micro-batch of a logged update */
+            m.want_stats = m.last_backward && ((u + 1) % cfg->log_every == 0 || u + 1 == stop);
             if (m.last_backward) burn_dist_grad_begin(be, m.params.grad, adam_len);
             if (burn_model_step(&m, v[0], v[1], lambda, &ss) != 0) {
                 fprintf(stderr, "burn_gpu train: %s\n", burn_error());
@@ -173,6 +197,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                         bad ? bad : "", bad ? ")" : "", dir);
                 goto done;
             }
+            if (ss.has_heads) heads = ss;
             step_loss += ss.loss / accum;
             step_kl += 0.5 * (ss.kl[0] + ss.kl[1]) / accum;
             step_fs += 0.5 * (ss.fs[0] + ss.fs[1]) / accum;
@@ -224,7 +249,15 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                                    (float)cfg->train_eps, (float)cfg->train_weight_decay,
                                    (float)(1.0 / (accum * scaler.scale)), 0, 0};
             burn_adam_prepare(&h, u + 1 - scaler.skipped);
-            be->adam_step(m.params.data, m.params.grad, adam_m, adam_v, adam_len, h);
+            /* the student and its head; then θ at its own rate (teacher.head_lr_mult: Adam is
+             * per element, so the split changes nothing at 1; 0 leaves θ and its moments) */
+            int64_t th0 = groups[2].begin;
+            be->adam_step(m.params.data, m.params.grad, adam_m, adam_v, th0, h);
+            if (adam_len > th0 && cfg->teacher_head_lr_mult > 0) {
+                h.lr = (float)(lr * cfg->teacher_head_lr_mult);
+                be->adam_step(m.params.data + th0, m.params.grad + th0, adam_m + th0, adam_v + th0,
+                              adam_len - th0, h);
+            }
             if (scaler.enabled) burn_loss_scaler_update(&scaler, 1);
         }
         if (cfg->train_profile) {
@@ -266,8 +299,33 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 {"skipped", (double)scaler.skipped, "%.0f"},
             };
             int nkv = (int)(sizeof kv / sizeof kv[0]) - (scaler.enabled ? 0 : 2);
-            burn_metric all[32];
+            burn_metric all[40];
             memcpy(all, kv, sizeof kv);
+            if (heads.has_heads) { /* include/burn/collapse.h */
+                int D = m.student_head.out;
+                double T = cfg->loss_temperature;
+                int tc = burn_head_collapsed(&heads.heads[0], D, T);
+                int sc = burn_head_collapsed(&heads.heads[1], D, T);
+                all[nkv++] = (burn_metric){"t_std", heads.heads[0].logit_std, "%.3g"};
+                all[nkv++] = (burn_metric){"t_H", heads.heads[0].entropy, "%.3f"};
+                all[nkv++] = (burn_metric){"s_std", heads.heads[1].logit_std, "%.3g"};
+                all[nkv++] = (burn_metric){"s_H", heads.heads[1].entropy, "%.3f"};
+                all[nkv++] = (burn_metric){"collapsed", (double)(tc || sc), "%.0f"};
+                if ((tc || sc) && !warned_collapse) {
+                    burn_warn("stage %d, update %lld: the %s head%s collapsed (logit std %.3g, "
+                              "H(p̄) %.3f of log D = %.3f; rule: std < %g·T or H(p̄) < %g·log D, "
+                              "docs/METHOD.md): the binary network learns little from here on",
+                              (int)cfg->model_stage, (long long)st.step,
+                              tc && sc ? "teacher and student" : tc ? "teacher" : "student",
+                              tc && sc ? "s" : "", heads.heads[tc ? 0 : 1].logit_std,
+                              heads.heads[tc ? 0 : 1].entropy, log((double)D), BURN_COLLAPSE_STD,
+                              BURN_COLLAPSE_ENTROPY);
+                    warned_collapse = 1;
+                }
+                result->collapsed = tc || sc;
+                result->head_stats[0] = heads.heads[0];
+                result->head_stats[1] = heads.heads[1];
+            }
             if (cfg->train_profile) { /* ms per update: the phases, then what is left */
                 static const char *names[BURN_PHASES] = {"ms_teacher", "ms_student_fwd",
                                                          "ms_heads", "ms_student_bwd"};
@@ -293,16 +351,24 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             goto done;
     }
     burn_train_plan_finish(&plan, result);
+    result->steps = st.step;
     if (burn_world_size > 1) {
         burn_dist_counters dc;
         burn_dist_get_counters(&dc);
         burn_log("data parallel: %lld of %lld gradient buckets went out during the backward",
                  (long long)dc.grad_buckets_early, (long long)dc.grad_buckets);
     }
-    result->steps = st.step;
-    burn_log("stage %d done: %lld updates, last loss %.4f, checkpoint %s", (int)cfg->model_stage,
-             (long long)st.step, result->last_loss,
+    burn_log("stage %d done: %lld updates, last loss %.4f, collapsed %s (teacher head: logit "
+             "std %.3g, H(p̄) %.3f; student head: %.3g, %.3f), checkpoint %s",
+             (int)cfg->model_stage, (long long)st.step, result->last_loss,
+             result->collapsed ? "true" : "false", result->head_stats[0].logit_std,
+             result->head_stats[0].entropy, result->head_stats[1].logit_std,
+             result->head_stats[1].entropy,
              result->final_checkpoint ? result->final_checkpoint : "(none)");
+    if (burn_rank == 0 && write_summary(dir, cfg, result) != 0) {
+        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+        goto done;
+    }
     rc = 0;
 done:
     be->set_compute_precision(BURN_COMPUTE_FP32);

@@ -1,4 +1,4 @@
-/* test_binarize.c — the CPU binarisation ops (SPEC §3) against naive double references on
+/* test_binarize.c — the CPU binarisation ops (METHOD.md §3) against naive double references on
  * random odd shapes: sign and its two STE modes, RSign, RPReLU, weight binarisation.
  *
  * The straight-through gradients are, by definition, the exact gradients of a surrogate

@@ -1,4 +1,4 @@
-/* test_finetune.c — semi-supervised fine-tuning and the supervised baseline (SPEC §9,
+/* test_finetune.c — semi-supervised fine-tuning and the supervised baseline (METHOD.md §9,
  * include/burn/finetune.h) on configs/tiny and synthetic data, CPU:
  *   the class-balanced subset (per-class counts, reproducible per seed, different across
  *   seeds, errors); list files (indices, paths and file names, comments, every bad entry a

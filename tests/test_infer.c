@@ -35,8 +35,10 @@ static int ends_with(const char *s, const char *tail) {
     return n >= t && strcmp(s + n - t, tail) == 0;
 }
 
-static void student_make(student *s, double width, int size, int stride, int fc, uint64_t seed) {
-    burn_reactnet_config cfg = {width, size, stride, 2, fc};
+/* fdim: the FC's width (0 = the pooled width) */
+static void student_make_fdim(student *s, double width, int size, int stride, int fc, int fdim,
+                              uint64_t seed) {
+    burn_reactnet_config cfg = {width, size, stride, 2, fc, fdim};
     cr_assert_eq(burn_reactnet_init(&s->net, &cfg), 0, "%s", burn_error());
     burn_params_init_registry(&s->ps);
     burn_reactnet_register(&s->net, &s->ps, "student.");
@@ -54,6 +56,10 @@ static void student_make(student *s, double width, int size, int stride, int fc,
             tu_fill(d, p->numel, sd, 0.5f, 1.5f);
         else tu_fill(d, p->numel, sd, -0.3f, 0.3f); /* BN/fc bias, move*.bias, gamma, zeta */
     }
+}
+
+static void student_make(student *s, double width, int size, int stride, int fc, uint64_t seed) {
+    student_make_fdim(s, width, size, stride, fc, 0, seed);
 }
 
 static void student_free(student *s) { burn_params_free(&s->ps); }
@@ -79,9 +85,10 @@ static char *export_tmp(student *s, const char *tag, int fp16, burn_export_sizes
     return path;
 }
 
-static void check_parity(double width, int size, int stride, int fc, uint64_t seed) {
+static void check_parity_fdim(double width, int size, int stride, int fc, int fdim,
+                              uint64_t seed) {
     student s;
-    student_make(&s, width, size, stride, fc, seed);
+    student_make_fdim(&s, width, size, stride, fc, fdim, seed);
     char *path = export_tmp(&s, "parity.safetensors", 0, NULL);
     burn_infer *m = burn_infer_load(path);
     cr_assert_not_null(m, "%s", burn_error());
@@ -112,6 +119,12 @@ static void check_parity(double width, int size, int stride, int fc, uint64_t se
     student_free(&s);
 }
 
+static void check_parity(double width, int size, int stride, int fc, uint64_t seed) {
+    check_parity_fdim(width, size, stride, fc, 0, seed);
+}
+
+/* loss.fs_on = features: the FC maps the pooled 64 channels to the teacher's width (here 80) */
+Test(infer, parity_fc_wider_than_pooled) { check_parity_fdim(0.0625, 32, 1, 1, 80, 15); }
 Test(infer, parity_odd_width_with_fc) { check_parity(0.09375, 32, 2, 1, 11); } /* c0 = 3 */
 Test(infer, parity_small_width_pooled) { check_parity(0.0625, 32, 1, 0, 12); } /* c0 = 2 */
 Test(infer, parity_wider_stride1) { check_parity(0.15625, 16, 1, 1, 13); }     /* c0 = 5 */
@@ -252,7 +265,7 @@ Test(infer, rejects_corrupted_and_truncated_files) {
     cr_assert_not_null(w);
     memcpy(w, "\"0.12500\"", 9);
     write_all(bad, b, len);
-    expect_rejected(bad, "feature_dim");
+    expect_rejected(bad, "wrong shape"); /* feature_dim is the FC's own width: the tensors tell */
 
     /* a training checkpoint (FP32 latent weights) is not a packed model */
     burn_st_writer wr;
@@ -275,11 +288,11 @@ Test(infer, rejects_corrupted_and_truncated_files) {
 
 /* ---- sizes ---- */
 
-/* Full-width ReActNet-A at 224 (SPEC §2): the binary convs' bits + α against their FP32
+/* Full-width ReActNet-A at 224 (METHOD.md §2): the binary convs' bits + α against their FP32
  * latent weights, by the same arithmetic as the exporter (registry only, nothing allocated). */
 Test(infer, full_width_binary_part_is_30x_smaller) {
     burn_reactnet net;
-    burn_reactnet_config cfg = {1.0, 224, 2, 2, 1};
+    burn_reactnet_config cfg = {1.0, 224, 2, 2, 1, 0};
     cr_assert_eq(burn_reactnet_init(&net, &cfg), 0, "%s", burn_error());
     burn_params ps;
     burn_params_init_registry(&ps);

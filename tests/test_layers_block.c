@@ -1,4 +1,4 @@
-/* test_layers_block.c — the layers composed as in a ReActNet-A downsampling block (SPEC §2,
+/* test_layers_block.c — the layers composed as in a ReActNet-A downsampling block (METHOD.md §2,
  * with FP convs and PReLU in place of the binary convs and RPReLU), forward and backward
  * through the layer API only, against central finite differences of the same composition in
  * double. Checks that the pieces fit: residual adds, the avg-pool shortcut, gradient

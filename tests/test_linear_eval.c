@@ -169,11 +169,13 @@ static int compare_with_file(const burn_params *ps, const char *path, int same) 
     return compared;
 }
 
+/* stage 3 here: stage 1 with loss.fs_on = features (the FC maps to the teacher's width) */
 static void images_path_keeps_backbone(int stage) {
     burn_config cfg;
     burn_config_defaults(&cfg);
     cr_assert_eq(burn_config_load(&cfg, TINY), 0, "%s", burn_error());
     if (stage == 2) cr_assert_eq(burn_config_set(&cfg, "model.stage=2"), 0);
+    if (stage == 3) cr_assert_eq(burn_config_set(&cfg, "loss.fs_on=features"), 0);
     char *ckpt = write_tiny_checkpoint(&cfg, stage == 2 ? "lin-ckpt2" : "lin-ckpt1");
     burn_linear_opts o;
     cr_assert_eq(burn_linear_opts_from_config(&o, &cfg), 0);
@@ -196,7 +198,11 @@ static void images_path_keeps_backbone(int stage) {
     cr_assert_lt(burn_params_find(&backbone, "student.fc.weight"), 0);
     /* the trained FC moved away from the checkpoint's */
     cr_assert_eq(compare_with_file(&head, ckpt, 0), 2, "student.fc.weight and .bias");
-    cr_assert_geq(burn_params_find(&head, "linear.weight"), 0);
+    int lw = burn_params_find(&head, "linear.weight");
+    cr_assert_geq(lw, 0);
+    burn_reactnet full;
+    cr_assert_eq(burn_models_from_config(&cfg, &full, NULL, NULL, NULL), 0);
+    cr_assert_eq(head.p[lw].shape[1], full.feature_dim, "the classifier reads the FC's width");
     burn_params_free(&backbone);
     burn_params_free(&head);
     unlink(ckpt);
@@ -210,6 +216,10 @@ Test(linear_eval, images_path_trains_fc_and_keeps_backbone_stage1, .init = quiet
 
 Test(linear_eval, images_path_trains_fc_and_keeps_backbone_stage2, .init = quiet) {
     images_path_keeps_backbone(2);
+}
+
+Test(linear_eval, images_path_with_the_teacher_width_feature, .init = quiet) {
+    images_path_keeps_backbone(3);
 }
 
 Test(linear_eval, images_path_needs_a_readable_checkpoint, .init = quiet) {

@@ -385,10 +385,10 @@ Test(loader, options_from_config) {
     cr_assert_eq(o.size, 224);
     cr_assert_eq(o.views, 2);
     cr_assert_float_eq(o.aug.flip_p, 0.25f, 1e-7);
-    /* every other augmentation default is SPEC §7's */
+    /* every other augmentation default is METHOD.md §7's */
     burn_aug_params d;
     burn_aug_params_default(&d);
     o.aug.flip_p = d.flip_p;
-    cr_assert_eq(memcmp(&o.aug, &d, sizeof d), 0, "config defaults differ from SPEC §7");
+    cr_assert_eq(memcmp(&o.aug, &d, sizeof d), 0, "config defaults differ from METHOD.md §7");
     burn_config_free(&cfg);
 }

@@ -1,4 +1,4 @@
-/* test_loss.c — the CPU BURN loss (SPEC §4) against a naive double reference: per-row KL, FS
+/* test_loss.c — the CPU BURN loss (METHOD.md §4) against a naive double reference: per-row KL, FS
  * and L for every FS choice and several λ, on random odd shapes (D = 1 .. 2001); ds and dt by
  * central finite differences of the double reference; fused against unfused; zero loss at
  * s = t; large logits; the λ(t) schedules at their landmarks; config names. */
@@ -150,7 +150,7 @@ Test(loss, small_odd_shapes_every_fs_and_lambda_against_reference_and_fd) {
 }
 
 Test(loss, production_width_against_reference_and_fd) {
-    /* D = 2000 (SPEC) and an odd 2001, other temperatures; gradients checked on 40 entries
+    /* D = 2000 (METHOD.md) and an odd 2001, other temperatures; gradients checked on 40 entries
      * per row */
     uint64_t seed = 200;
     static const int dims[] = {2000, 2001};
@@ -251,7 +251,7 @@ Test(loss, null_outputs_are_skipped_and_others_unchanged) {
 Test(loss, lambda_schedules_at_landmarks) {
     const int64_t T = 1000;
     const double l0 = 0.9, lT = 0.7, lc = 0.65;
-    /* cosine: λ_0 at 0, the midpoint at T/2, λ_T at T (SPEC §4, paper Eq. 3) */
+    /* cosine: λ_0 at 0, the midpoint at T/2, λ_T at T (METHOD.md §4, paper Eq. 3) */
     cr_assert_float_eq(burn_lambda(BURN_LAMBDA_COSINE, 0, T, l0, lT, lc), 0.9, 1e-12);
     cr_assert_float_eq(burn_lambda(BURN_LAMBDA_COSINE, T / 2, T, l0, lT, lc), 0.8, 1e-12);
     cr_assert_float_eq(burn_lambda(BURN_LAMBDA_COSINE, T, T, l0, lT, lc), 0.7, 1e-12);

@@ -1,6 +1,6 @@
 /* test_models.c — architecture bookkeeping of the networks: ReActNet-A at full width and 224
- * must reproduce SPEC §2's counts exactly, ResNet-18/50 torchvision's parameter counts, the
- * MLP head SPEC §1's; reduced widths and small inputs derive consistent shapes; bad sizes are
+ * must reproduce METHOD.md §2's counts exactly, ResNet-18/50 torchvision's parameter counts, the
+ * MLP head METHOD.md §1's; reduced widths and small inputs derive consistent shapes; bad sizes are
  * clear errors; `burn_gpu summary` prints the totals. */
 #include <criterion/criterion.h>
 #include <sys/wait.h>
@@ -23,7 +23,7 @@ static void add_row(void *ctx, const burn_layer_info *in) {
 
 Test(models, reactnet_a_full_matches_spec_counts) {
     burn_reactnet net;
-    burn_reactnet_config cfg = {1.0, 224, 2, 2, 1};
+    burn_reactnet_config cfg = {1.0, 224, 2, 2, 1, 0};
     cr_assert_eq(burn_reactnet_init(&net, &cfg), 0, "%s", burn_error());
     cr_assert_eq(net.stem_hw, 112);
     cr_assert_eq(net.blocks[12].out_hw, 7);
@@ -49,7 +49,7 @@ Test(models, reactnet_a_full_matches_spec_counts) {
 
 Test(models, reactnet_stem_macs_and_stage1_counts_weights_as_fp) {
     burn_reactnet net;
-    burn_reactnet_config cfg = {1.0, 224, 2, 1, 1};
+    burn_reactnet_config cfg = {1.0, 224, 2, 1, 1, 0};
     cr_assert_eq(burn_reactnet_init(&net, &cfg), 0);
     totals t = {0};
     burn_reactnet_visit(&net, add_row, &t);
@@ -61,7 +61,7 @@ Test(models, reactnet_stem_macs_and_stage1_counts_weights_as_fp) {
 
 Test(models, reactnet_reduced_width_small_input) {
     burn_reactnet net;
-    burn_reactnet_config cfg = {0.25, 32, 1, 2, 1};
+    burn_reactnet_config cfg = {0.25, 32, 1, 2, 1, 0};
     cr_assert_eq(burn_reactnet_init(&net, &cfg), 0, "%s", burn_error());
     cr_assert_eq(net.stem_channels, 8);
     cr_assert_eq(net.feature_dim, 256);

@@ -15,7 +15,7 @@ s2=configs/demo/stage2.ini
 [ -f runs/demo/teacher/teacher.safetensors ] || { echo "run make demo first (the teacher)" >&2; exit 2; }
 mkdir -p "$out"
 
-# Two stages as SPEC §5 (3 + 3 epochs) from a stage-1 config (default the demo's), extra --set
+# Two stages as METHOD.md §5 (3 + 3 epochs) from a stage-1 config (default the demo's), extra --set
 # overrides for both: stage 2 is the same config with binary weights, from stage 1's weights.
 two_stage_from() {
     local cfg=$1 dir=$2; shift 2

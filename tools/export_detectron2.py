@@ -10,7 +10,7 @@ The output is the pickle detectron2's DetectionCheckpointer loads for a pretrain
 MoCo / DINO conversion scripts write it. With matching_heuristics detectron2 matches names by
 their suffix, so the default prefix "" fits a backbone module that registers ReActNetA's
 submodules (stem, blocks) under any path; --prefix (e.g. "backbone.bottom_up.") writes the
-full names instead. The feature FC ("fc.*", the 1024-d pretraining feature of SPEC §2) is
+full names instead. The feature FC ("fc.*", the 1024-d pretraining feature of METHOD.md §2) is
 dropped unless --keep-fc: detection backbones use the spatial maps of the blocks.
 
 Binary convs carry the FP32 latent weights; the model binarises them (α_o·sign(W), stage 2)

@@ -1,4 +1,4 @@
-/* augment.h — the BURN / BYOL / MoCo v2 image augmentations (SPEC §7) and the evaluation
+/* augment.h — the BURN / BYOL / MoCo v2 image augmentations (METHOD.md §7) and the evaluation
  * transform, as small functions over RGB images.
  *
  * Images: the decoded source is uint8 RGB (burn_image, data.h); everything after the crop
@@ -6,7 +6,7 @@
  * steps, unlike PIL; docs/DATA.md lists every difference from PIL / torchvision). The last
  * step normalises and transposes to the network's [3][h][w].
  *
- * Training view (SPEC §7, each parameter a config key in [augment]):
+ * Training view (METHOD.md §7, each parameter a config key in [augment]):
  *   RandomResizedCrop(size, scale, ratio, bicubic) -> horizontal flip (p) -> ColorJitter
  *   (brightness, contrast, saturation, hue in random order, with p) -> grayscale (p) ->
  *   Gaussian blur (sigma range, p) -> solarise (threshold, p) -> normalise (mean, std)
@@ -47,7 +47,7 @@ typedef struct burn_aug_params {
     float eval_crop_ratio;  /* evaluation: crop / resized shorter side (224/256) */
 } burn_aug_params;
 
-/* SPEC §7's values. */
+/* METHOD.md §7's values. */
 void burn_aug_params_default(burn_aug_params *p);
 /* From the [augment] section of a config. */
 void burn_aug_params_from_config(burn_aug_params *p, const struct burn_config *cfg);

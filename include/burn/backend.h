@@ -72,7 +72,7 @@ typedef struct burn_backend {
     void (*adam_step)(float *p, const float *g, float *m, float *v, int64_t n,
                       struct burn_adam_hparams h);
 
-    /* ---- binarisation (include/burn/binarize.h, SPEC §3) ----
+    /* ---- binarisation (include/burn/binarize.h, METHOD.md §3) ----
      * Activations x, y, g, dx [N, C, HW] (NCHW, HW = H·W); per-channel parameters [C];
      * weights W, Wb, dW, dWb [O, K] (K = in·kh·kw), alpha [O]. dx is WRITTEN; parameter
      * gradients (dbeta, dgamma, dslope, dzeta, dW) are ACCUMULATED (+=) and may be NULL
@@ -99,7 +99,7 @@ typedef struct burn_backend {
     void (*binarize_weights_backward)(float *dW, const float *dWb, const float *W,
                                       const float *alpha, int O, int K, int weight_mode);
 
-    /* ---- BURN loss (include/burn/loss.h, SPEC §4) ----
+    /* ---- BURN loss (include/burn/loss.h, METHOD.md §4) ----
      * s, t, ds, dt [N, D]; kl, fs, loss [N] per row (unscaled). ds and dt are WRITTEN with
      * h.grad_scale·dL/ds and h.grad_scale·dL/dt. Any of kl, fs, loss, ds, dt may be NULL.
      * loss_unfused computes the same in simple whole-tensor steps (the benchmark and test
@@ -166,7 +166,7 @@ typedef struct burn_backend {
     /* rows × row_bytes from src (row pitch src_pitch bytes) to dst (dst_pitch): concat/split */
     void (*copy2d)(void *dst, size_t dst_pitch, const void *src, size_t src_pitch,
                    size_t row_bytes, size_t rows);
-    /* ---- bit packing, xnor-popcount GEMM, binary conv2d (bitpack.h, bconv.h; SPEC §3) ----
+    /* ---- bit packing, xnor-popcount GEMM, binary conv2d (bitpack.h, bconv.h; METHOD.md §3) ----
      * Packed matrices: uint64 rows along K, row stride in words (layout in bitpack.h). */
     /* P[R, ldp words] = sign bits of X[R, K] (row stride ldx floats); pad bits written 0 */
     void (*bits_pack)(uint64_t *P, int ldp, const float *X, int ldx, int R, int K);
@@ -204,7 +204,7 @@ typedef struct burn_backend {
      * src in that precision (half: round to nearest even; int8: round, saturate). */
     void (*lowp_convert)(int prec, void *dst, const float *src, int64_t n);
     void (*lowp_gemm)(int prec, int M, int N, int K, const void *A, const void *B, void *C);
-    /* ---- MoCo v2 teacher pretraining (include/burn/moco_math.h, SPEC §8) ----
+    /* ---- MoCo v2 teacher pretraining (include/burn/moco_math.h, METHOD.md §8) ----
      * Row-major x, y, dx, dy [N, D] (one embedding per row); norm [N]; logits, dlogits
      * [N, C] (C = 1 + K: the positive at column 0, then the queue). Outputs are WRITTEN. */
     /* y = x / max(‖x_n‖, eps), norm[n] = ‖x_n‖; y may be x */

@@ -1,4 +1,4 @@
-/* bconv.h — binary 2-D convolution (SPEC §2–3): the geometry, the layout of packed weights,
+/* bconv.h — binary 2-D convolution (METHOD.md §2–3): the geometry, the layout of packed weights,
  * and the per-element helpers both backends share. The ops themselves are backend-table
  * entries (bconv_* in backend.h):
  *
@@ -7,7 +7,7 @@
  *   backward (both stages, through FP GEMMs):    dx = ∂L/∂sign(x), dW = ∂L/∂W_eff
  *
  * with x[N,C,H,W], W[O,C,kh,kw], y[N,O,Ho,Wo] float, sign(0) = +1, and the *binarised* input
- * zero-padded: a tap that falls outside the image contributes 0 (SPEC §3). W_eff is W in
+ * zero-padded: a tap that falls outside the image contributes 0 (METHOD.md §3). W_eff is W in
  * stage 1 and α_o·sign(W_o) in stage 2; the straight-through estimators are applied by the
  * caller (binarize.h).
  *

@@ -1,4 +1,4 @@
-/* binarize.h — binarisation of activations and weights (SPEC §3): sign with its straight-through
+/* binarize.h — binarisation of activations and weights (METHOD.md §3): sign with its straight-through
  * gradients, RSign (learnable per-channel threshold), RPReLU, and the stage-2 weight
  * binarisation W_b = α_o·sign(W). The backend ops live in struct burn_backend (backend.h);
  * this header holds the modes and the per-element formulas (BURN_HD) that src/cpu/ and
@@ -27,12 +27,12 @@ typedef enum burn_act_grad {
 /* binary.weight_grad: gradient of W_b = α·sign(W) with respect to W (α a constant). */
 typedef enum burn_weight_grad {
     BURN_WEIGHT_GRAD_IDENTITY = 0, /* dW = α_o·dW_b            (released BURN code, default) */
-    BURN_WEIGHT_GRAD_CLIP = 1      /* dW = dW_b·1[|W| <= 1]    (ReActNet; no α, SPEC §3) */
+    BURN_WEIGHT_GRAD_CLIP = 1      /* dW = dW_b·1[|W| <= 1]    (ReActNet; no α, METHOD.md §3) */
 } burn_weight_grad;
 
 /* ---- per-element math, shared by both backends ---- */
 
-/* sign(v) = +1 for v >= 0, −1 otherwise: never 0 (SPEC §3; torch.sign differs at 0).
+/* sign(v) = +1 for v >= 0, −1 otherwise: never 0 (METHOD.md §3; torch.sign differs at 0).
  * −0.0f >= 0 is true, so sign(−0) = +1 too. NaN maps to −1. */
 BURN_HD float burn_sign(float v) { return v >= 0.0f ? 1.0f : -1.0f; }
 

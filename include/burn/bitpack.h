@@ -1,7 +1,7 @@
-/* bitpack.h — bit-packed ±1 matrices and the xnor-popcount GEMM on them (SPEC §3).
+/* bitpack.h — bit-packed ±1 matrices and the xnor-popcount GEMM on them (METHOD.md §3).
  *
  * A binary value v ∈ {−1, +1} is one bit: 1 for +1, 0 for −1. Activations are binarised by
- * sign with sign(0) = +1 (SPEC §3), so the bit of a float x is (x >= 0); NaN gives 0 (−1).
+ * sign with sign(0) = +1 (METHOD.md §3), so the bit of a float x is (x >= 0); NaN gives 0 (−1).
  *
  * Packed layout of a matrix P with R rows and K binary columns (K = the reduction axis):
  *   - row r starts at word r·ld (ld = row stride in 64-bit words, ld ≥ burn_bits_words(K));
@@ -66,7 +66,7 @@ BURN_HD int32_t burn_xnor_dot_and(int32_t K, int32_t popc_and, int32_t popc_a, i
  * for runs of class-0 columns (the interior of a convolution's output).
  * The correction is integer arithmetic before the single float rounding, so the result is
  * exactly the float rounding of the true value: the binary conv uses it to remove the
- * contribution of border taps that the packed im2col had to fill with +1 (SPEC §3: the
+ * contribution of border taps that the packed im2col had to fill with +1 (METHOD.md §3: the
  * binarised input is zero-padded). Pointers are in the backend's memory. */
 typedef struct burn_xnor_epilogue {
     const float *scale;       /* [M] per-row scale (α_o of the binary weights), or NULL */

@@ -1,4 +1,4 @@
-/* burn.h — the BURN model and its training step (SPEC §1, §4): a frozen FP teacher backbone
+/* burn.h — the BURN model and its training step (METHOD.md §1, §4): a frozen FP teacher backbone
  * h_ζ (ResNet, eval-mode BN, no activations kept), a trainable teacher head g_θ, the binary
  * student k_φ (ReActNet-A) and its head l_φ.
  *
@@ -10,7 +10,16 @@
  * view 2, so BN batch statistics are per view):
  *   t_i = g_θ(h_ζ(v_i)), s_i = l_φ(k_φ(v_i)),
  *   loss = L(t_2, s_1) + L(t_1, s_2),  L = Σ_batch [(1 − λ)·KL + λ·FS] / N,
- * gradients into φ (student, student head) and θ (teacher head, unless frozen). */
+ * gradients into φ (student, student head) and θ (teacher head, unless frozen).
+ *
+ * Variants (docs/METHOD.md, "Keeping the target moving"):
+ *   loss.fs_on = features: FS(h_ζ(v), k_φ(v)) between the backbones' features instead of
+ *     FS(t, s); θ then gets the KL gradient alone.
+ *   loss.fs_to_teacher_head = false (outputs): FS is stopped at t, θ learns from KL alone.
+ *   loss.center_momentum m > 0: KL sees the teacher logits centred, t − c, with c a running
+ *     mean of the batch mean of t (buffer "teacher_head.center", checkpointed).
+ *   loss.teacher_temperature T_t: the teacher side of KL at its own temperature (sharpening);
+ *     done as softmax((t − c)·(T/T_t) / T), so one loss op serves both temperatures. */
 #ifndef BURN_BURN_H
 #define BURN_BURN_H
 
@@ -52,19 +61,35 @@ typedef struct burn_model {
     int last_backward;
     int64_t part_range[BURN_REACTNET_BLOCKS + 3][2]; /* stem, blocks 0.., FC, student head */
     burn_loss_hparams loss;     /* temperature, fs; lambda per step; grad_scale = 1/N */
+    int fs_features;            /* loss.fs_on = features */
+    int fs_to_head;             /* loss.fs_to_teacher_head (outputs) */
+    float center_momentum;      /* loss.center_momentum; 0 = no centring */
+    float target_scale;         /* T / T_t: the teacher logits' factor before the loss */
+    int center;                 /* parameter index of teacher_head.center, or -1 */
+    int want_stats;             /* the trainer asks for burn_step_stats.heads this step */
     burn_reactnet_run *srun;
     burn_head_run *shrun, *th[2];
     burn_resnet_run *trun;
-    float *ft[2], *ds, *dt[2], *dfeat, *rows; /* rows: kl, fs, loss [3, N] */
+    float *ft[2], *ds, *dt[2], *dfeat, *rows; /* rows: kl, fs, loss, kl2, fs2, loss2 [6, N] */
+    float *tgt[2];  /* the target logits the loss sees, (t − c)·T/T_t (when they differ from t) */
+    float *ds2;     /* [N, D] stop-gradient: the student-side gradient of the KL-only call */
+    float *dk;      /* [N, F] fs_on = features: dFS/d(student feature) */
+    float *negc;    /* [D] −c for the centring */
+    float *host_logits; /* [N, D] host copy for the collapse statistics */
 } burn_model;
+
+/* Collapse statistics of one head's logits over a batch (include/burn/collapse.h). */
+#include "burn/collapse.h"
 
 typedef struct burn_step_stats {
     double loss;         /* L(t2, s1) + L(t1, s2) */
     double kl[2], fs[2]; /* batch means, direction 0 = (t2, s1), 1 = (t1, s2) */
+    int has_heads;       /* heads[] filled (m->want_stats) */
+    burn_head_stats heads[2]; /* teacher head (view 1), student head (view 2) */
 } burn_step_stats;
 
 /* Build the networks of cfg for per-rank batch N on be, initialise the trainable parameters
- * from run.seed (SPEC §1-2 rules). The teacher backbone stays zero until loaded.
+ * from run.seed (METHOD.md §1-2 rules). The teacher backbone stays zero until loaded.
  * 0, or -1 with burn_error() naming the offending key. */
 int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *be, int N);
 /* Load the frozen teacher backbone from a safetensors file (tools/convert_teacher.py, or

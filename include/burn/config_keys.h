@@ -21,11 +21,14 @@
     CFG_ENUM(run, device, "auto", "auto|cpu|cuda",                                             \
              "backend: auto = CUDA when a device exists, else CPU (--device overrides)")       \
     CFG_FLOAT(model, width, 1.0, 0.01, 16.0,                                                   \
-              "ReActNet-A width multiplier on the channel list [32 .. 1024] (1.0 = SPEC)")      \
+              "ReActNet-A width multiplier on the channel list [32 .. 1024] (1.0 = METHOD.md)")      \
     CFG_INT(model, stem_stride, 2, 1, 2, "ReActNet-A stem conv stride: 2 at 224, 1 for small inputs") \
     CFG_INT(model, stage, 1, 1, 2,                                                             \
             "1: binary activations, real weights; 2: binary weights and activations")          \
-    CFG_BOOL(model, feature_fc, true, "pooled feature -> FC(F->F) + ReLU (SPEC §2)")          \
+    CFG_BOOL(model, feature_fc, true, "pooled feature -> FC(F->feature_dim) + ReLU (METHOD.md §2)") \
+    CFG_INT(model, feature_dim, 0, 0, 1048576,                                                 \
+            "student feature width (FC output); 0 = the teacher's feature width when "          \
+            "loss.fs_on = features, else the pooled width (docs/METHOD.md)")                  \
     CFG_ENUM(teacher, arch, "resnet50", "resnet18|resnet34|resnet50", "FP teacher backbone")  \
     CFG_FLOAT(teacher, width, 1.0, 0.01, 16.0, "teacher width multiplier on the base width 64") \
     CFG_BOOL(teacher, small_input, false,                                                      \
@@ -34,10 +37,13 @@
             "teacher backbone weights (safetensors, see tools/convert_teacher.py); required")  \
     CFG_BOOL(teacher, head_trainable, true,                                                    \
              "train the teacher head jointly (BURN); false = frozen target (S2-BNN style)")    \
+    CFG_FLOAT(teacher, head_lr_mult, 1.0, 0.0, 1000.0,                                         \
+              "learning-rate multiplier of the teacher head (a slow target below 1; 0 "       \
+              "freezes it exactly)")                                                         \
     CFG_STR(teacher, head_init, "",                                                            \
             "checkpoint, run dir or file whose teacher_head.* tensors initialise the teacher " \
             "head (S2-BNN: with head_trainable = false, a frozen pretrained classifier)")     \
-    CFG_INT(head, hidden, 2000, 1, 1000000, "MLP head hidden width (SPEC §1)")                \
+    CFG_INT(head, hidden, 2000, 1, 1000000, "MLP head hidden width (METHOD.md §1)")                \
     CFG_INT(head, out, 2000, 1, 1000000, "MLP head output width: the classifier's classes")   \
     CFG_ENUM(data, source, "synthetic", "imagefolder|list|idx|synthetic",                      \
              "image source: class-folder tree, list file, IDX files, or built-in synthetic")   \
@@ -116,9 +122,21 @@
     CFG_ENUM(binary, weight_grad, "identity", "identity|clip",                                 \
              "stage-2 weight grad: identity = alpha*dWb (BURN), clip = dWb*1[|W|<=1]")         \
     CFG_FLOAT(loss, temperature, 0.2, 0.0001, 100.0,                                           \
-              "softmax temperature T of both sides of the KL term (SPEC §4)")                  \
+              "softmax temperature T of both sides of the KL term (METHOD.md §4)")                  \
     CFG_ENUM(loss, fs, "cosine", "cosine|l1|l2",                                               \
              "feature similarity: cosine = |s^ - t^|^2, l1 = |s - t|_1, l2 = |s - t|_2^2")     \
+    CFG_ENUM(loss, fs_on, "outputs", "outputs|features",                                       \
+             "where FS applies: outputs = the head logits (released code), features = the "   \
+             "teacher backbone's pooled feature vs the student feature (paper Eq. 2)")        \
+    CFG_BOOL(loss, fs_to_teacher_head, true,                                                   \
+             "fs_on = outputs: the FS gradient reaches the teacher head too (false = "        \
+             "stop-gradient: the head learns from KL alone)")                                 \
+    CFG_FLOAT(loss, teacher_temperature, 0.0, 0.0, 100.0,                                      \
+              "temperature of the teacher side of KL (sharpening below loss.temperature); "   \
+              "0 = loss.temperature")                                                         \
+    CFG_FLOAT(loss, center_momentum, 0.0, 0.0, 0.999999,                                       \
+              "teacher-logit centring: c = m*c + (1-m)*batch mean, KL sees t - c; 0 = off "   \
+              "(DINO uses 0.9)")                                                              \
     CFG_ENUM(loss, lambda_schedule, "cosine", "cosine|constant|step",                          \
              "FS weight lambda(t): cosine lambda_start -> lambda_end, constant, step at T/2")  \
     CFG_FLOAT(loss, lambda_start, 0.9, 0.0, 1.0,                                               \
@@ -126,16 +144,16 @@
     CFG_FLOAT(loss, lambda_end, 0.7, 0.0, 1.0,                                                 \
               "FS weight lambda at the last iteration (cosine and step schedules)")            \
     CFG_FLOAT(loss, lambda_constant, 0.7, 0.0, 1.0, "lambda of the constant schedule")         \
-    CFG_INT(train, epochs, 200, 1, 100000, "epochs of this stage (SPEC §6: 200)")              \
+    CFG_INT(train, epochs, 200, 1, 100000, "epochs of this stage (METHOD.md §6: 200)")              \
     CFG_INT(train, batch_size, 256, 1, 1048576, "images per rank per micro-batch")            \
     CFG_INT(train, accum, 2, 1, 1024, "micro-batches per optimiser update (gradient accumulation)") \
     CFG_INT(train, max_steps, 0, 0, 1000000000000,                                             \
             "stop after this many optimiser updates (0: all epochs); schedules keep their length") \
-    CFG_FLOAT(train, lr, 3e-4, 0, 10, "Adam learning rate after warm-up (SPEC §6)")           \
+    CFG_FLOAT(train, lr, 3e-4, 0, 10, "Adam learning rate after warm-up (METHOD.md §6)")           \
     CFG_FLOAT(train, beta1, 0.9, 0, 0.999999, "Adam β1")                                      \
     CFG_FLOAT(train, beta2, 0.999, 0, 0.999999999, "Adam β2")                                 \
     CFG_FLOAT(train, eps, 1e-8, 1e-30, 1, "Adam ε")                                           \
-    CFG_FLOAT(train, weight_decay, 0, 0, 1, "L2 weight decay added to the gradient (SPEC: 0)") \
+    CFG_FLOAT(train, weight_decay, 0, 0, 1, "L2 weight decay added to the gradient (METHOD.md: 0)") \
     CFG_FLOAT(train, warmup_epochs, 10, 0, 100000, "linear warm-up length in epochs")         \
     CFG_FLOAT(train, warmup_start, 1e-4, 0, 1, "warm-up starts at this fraction of train.lr") \
     CFG_INT(train, ckpt_every, 1000, 0, 1000000000,                                            \
@@ -158,7 +176,7 @@
     CFG_INT(eval, batch_size, 256, 1, 1048576, "images per batch for feature extraction")     \
     CFG_INT(eval, knn_k, 20, 1, 100000, "k-NN: neighbours that vote (20 and 200 are common)") \
     CFG_FLOAT(eval, knn_temperature, 0.07, 1e-4, 100, "k-NN: vote weight exp(similarity / T)") \
-    /* eval linear (src/linear_eval.c, src/cmd_linear.c): SPEC §9 linear evaluation */         \
+    /* eval linear (src/linear_eval.c, src/cmd_linear.c): METHOD.md §9 linear evaluation */         \
     CFG_INT(eval, linear_epochs, 100, 1, 100000, "linear eval: epochs of SGD on the train split") \
     CFG_FLOAT(eval, linear_lr, 0.01, 0.0, 100.0, "linear eval: SGD learning rate")              \
     CFG_FLOAT(eval, linear_momentum, 0.9, 0.0, 0.999999, "linear eval: SGD momentum")            \
@@ -180,7 +198,7 @@
     CFG_FLOAT(eval, svm_pos_weight, 2.0, 1e-3, 1e3,                                            \
               "SVM: loss weight of the positive class (Goyal et al. 2019: 2)")                 \
     CFG_INT(eval, svm_threads, 0, 0, 1024, "SVM: threads training the SVMs (0: every core)")  \
-    CFG_INT(moco, epochs, 800, 1, 100000, "MoCo v2 teacher pretraining: epochs (SPEC §8: 800)") \
+    CFG_INT(moco, epochs, 800, 1, 100000, "MoCo v2 teacher pretraining: epochs (METHOD.md §8: 800)") \
     CFG_INT(moco, batch_size, 256, 2, 1048576, "MoCo: images per step (two views each)")       \
     CFG_FLOAT(moco, lr, 0.03, 0.0, 100.0,                                                      \
               "MoCo: SGD learning rate for a batch of 256; used as lr * batch_size / 256")     \
@@ -210,7 +228,7 @@
               "data parallel: seconds a collective may wait for the other ranks, then stop")   \
     CFG_INT(log, every, 10, 1, 1000000000, "print a progress line every N optimiser steps")    \
     CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")    \
-    /* burn_gpu finetune (src/finetune.c): SPEC §9 semi-supervised fine-tuning, supervised */  \
+    /* burn_gpu finetune (src/finetune.c): METHOD.md §9 semi-supervised fine-tuning, supervised */  \
     CFG_FLOAT(finetune, fraction, 0.01, 1e-6, 1.0,                                             \
               "labelled share of the train split: per class round(fraction*n_c), at least 1")  \
     CFG_STR(finetune, subset_list, "",                                                         \

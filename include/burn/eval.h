@@ -1,4 +1,4 @@
-/* eval.h — downstream evaluation of a backbone (SPEC §9): feature extraction over a split and
+/* eval.h — downstream evaluation of a backbone (METHOD.md §9): feature extraction over a split and
  * weighted k-NN on L2-normalised features (the InstDisc protocol: the k nearest training
  * features by cosine similarity vote for their class with weight exp(sim / T)). */
 #ifndef BURN_EVAL_H
@@ -71,7 +71,7 @@ int burn_eval_features(const burn_config *cfg, const burn_backend *be, burn_back
                        const char *checkpoint, const char *const *splits, int n,
                        burn_features *out);
 
-/* ---- linear evaluation (src/linear_eval.c, SPEC §9) ----
+/* ---- linear evaluation (src/linear_eval.c, METHOD.md §9) ----
  * SGD with momentum on softmax cross-entropy; epoch e (0-based) runs at
  * lr·0.1^(number of milestones <= e) (PyTorch's MultiStepLR). */
 #define BURN_LINEAR_MAX_MILESTONES 16

@@ -1,4 +1,4 @@
-/* finetune.h — semi-supervised fine-tuning of the binary student (SPEC §9) and the supervised
+/* finetune.h — semi-supervised fine-tuning of the binary student (METHOD.md §9) and the supervised
  * baseline (issue 8 item 7): the whole ReActNet-A (backbone, its FC F→F + ReLU when
  * model.feature_fc) plus a new classifier Linear(F → classes) trained with softmax
  * cross-entropy on a labelled subset of the training split, then top-1/top-5 on the val split.
@@ -78,7 +78,7 @@ typedef struct burn_finetune_model {
 } burn_finetune_model;
 
 /* Build the student of cfg ([model], data.image_size, binary.*) and a classifier for
- * `classes` classes for batches of N on be; initialise every tensor from seed (student: SPEC
+ * `classes` classes for batches of N on be; initialise every tensor from seed (student: METHOD.md
  * §1-2 rules, the same values as BURN's student under that seed; classifier weight N(0, 0.01²),
  * bias 0). 0, or -1 with burn_error(). */
 int burn_finetune_model_init(burn_finetune_model *m, const burn_config *cfg,

@@ -1,4 +1,4 @@
-/* layers.h — the full-precision layers of burn's networks (SPEC §1–2): conv2d, BatchNorm2d/1d,
+/* layers.h — the full-precision layers of burn's networks (METHOD.md §1–2): conv2d, BatchNorm2d/1d,
  * ReLU, PReLU, per-channel bias, average / max / global-average pooling, linear, channel
  * concat and residual add, forward and backward, on any backend.
  *

@@ -1,4 +1,4 @@
-/* loss.h — the BURN objective (SPEC §4): per row of student logits s[D] and teacher logits
+/* loss.h — the BURN objective (METHOD.md §4): per row of student logits s[D] and teacher logits
  * t[D], with p = softmax(z / T),
  *
  *   KL  = Σ_c p_t,c (log p_t,c − log p_s,c)             (no T² factor)
@@ -37,7 +37,7 @@ typedef enum burn_fs {
     BURN_FS_L2 = 2      /* ‖s − t‖₂² */
 } burn_fs;
 
-/* loss.lambda_schedule: how the FS weight λ moves over training (SPEC §4, paper Eq. 3). */
+/* loss.lambda_schedule: how the FS weight λ moves over training (METHOD.md §4, paper Eq. 3). */
 typedef enum burn_lambda_schedule {
     BURN_LAMBDA_COSINE = 0,   /* λ_T − (λ_T − λ_0)(cos(π t/T_max) + 1)/2 (default) */
     BURN_LAMBDA_CONSTANT = 1, /* λ_constant */
@@ -48,7 +48,7 @@ typedef enum burn_lambda_schedule {
  * grad_scale multiplies both gradients: the trainer passes 1/N_rank ("summed over the batch
  * then divided by the per-rank batch size"); the per-row kl/fs/loss outputs are NOT scaled. */
 typedef struct burn_loss_hparams {
-    float temperature; /* T > 0 (SPEC: 0.2) */
+    float temperature; /* T > 0 (METHOD.md: 0.2) */
     float lambda;      /* FS weight λ in [0, 1] */
     float grad_scale;
     int fs;            /* burn_fs */
@@ -56,7 +56,7 @@ typedef struct burn_loss_hparams {
 
 #define BURN_LOSS_NORM_EPS 1e-12f
 
-/* λ(t) at global iteration t of T_max (SPEC §4). lambda_start = λ_0, lambda_end = λ_T.
+/* λ(t) at global iteration t of T_max (METHOD.md §4). lambda_start = λ_0, lambda_end = λ_T.
  * t is clamped to [0, T_max]; T_max <= 0 counts as the end of the schedule. The step
  * schedule switches at t = T_max/2 (Heaviside with H(0) = 1: λ(T_max/2) = λ_T). */
 BURN_HD double burn_lambda(int schedule, int64_t t, int64_t T_max, double lambda_start,

@@ -1,5 +1,5 @@
 /* moco.h — MoCo v2 (He et al. 2020, Chen et al. 2020) for pretraining BURN's FP teacher
- * (SPEC §8): a query encoder q (ResNet backbone + MLP projection F→F→dim), a key encoder k
+ * (METHOD.md §8): a query encoder q (ResNet backbone + MLP projection F→F→dim), a key encoder k
  * that follows q by an exponential moving average and gets no gradients, a queue of K
  * L2-normalised keys, the InfoNCE loss at temperature τ and SGD with momentum on q.
  *
@@ -74,7 +74,7 @@ typedef struct burn_moco_stats {
  * with burn_error() naming the key. */
 int burn_moco_config_from(const burn_config *c, burn_moco_config *out);
 
-/* Build both encoders for batch N on be: q initialised from seed (SPEC §1 rules: kaiming-
+/* Build both encoders for batch N on be: q initialised from seed (METHOD.md §1 rules: kaiming-
  * normal weights, zero biases, BN 1/0), k = a copy of q, a random queue of unit rows, zero
  * SGD momentum. 0, or -1 with burn_error() (bad shape, batch < 2, queue < batch). */
 int burn_moco_init(burn_moco *m, const burn_moco_config *cfg, const burn_backend *be, int N,

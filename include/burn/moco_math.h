@@ -1,4 +1,4 @@
-/* moco_math.h — per-element math of MoCo v2 pretraining (SPEC §8), shared by the CPU backend
+/* moco_math.h — per-element math of MoCo v2 pretraining (METHOD.md §8), shared by the CPU backend
  * (src/cpu/moco_ops.c) and the CUDA kernels (kernels/moco_ops.cu) through BURN_HD: row-wise
  * L2 normalisation, the InfoNCE loss (softmax cross-entropy with the positive at column 0)
  * and SGD with momentum and L2 weight decay.

@@ -1,4 +1,4 @@
-/* models.h — the networks of BURN (SPEC §1-2): ReActNet-A (the binary student), ResNet-18/34/50
+/* models.h — the networks of BURN (METHOD.md §1-2): ReActNet-A (the binary student), ResNet-18/34/50
  * (the FP teacher, torchvision structure and names) and the MLP head.
  *
  * A model is an architecture (shapes, derived from a few numbers) plus indices into a
@@ -43,11 +43,12 @@ void burn_summary_end(burn_summary *s);
 #define BURN_REACTNET_BLOCKS 13
 
 typedef struct burn_reactnet_config {
-    double width;    /* multiplier on the channel list [32, 64, ..., 1024]; 1.0 = SPEC §2 */
+    double width;    /* multiplier on the channel list [32, 64, ..., 1024]; 1.0 = METHOD.md §2 */
     int image_size;  /* input height = width */
-    int stem_stride; /* 2 at 224 (SPEC); 1 for small inputs such as 32x32 */
+    int stem_stride; /* 2 at 224 (METHOD.md); 1 for small inputs such as 32x32 */
     int stage;       /* 1: binary activations, real weights; 2: binary weights too */
-    int feature_fc;  /* 1: pooled -> FC(F->F) + ReLU (the 1024-d feature of SPEC §2) */
+    int feature_fc;  /* 1: pooled -> FC(P->F) + ReLU (the 1024-d feature of METHOD.md §2) */
+    int feature_dim; /* F, the FC's output width; 0 = the pooled width P (needed without FC) */
 } burn_reactnet_config;
 
 typedef struct burn_reactnet_block {
@@ -58,7 +59,9 @@ typedef struct burn_reactnet_block {
 
 typedef struct burn_reactnet {
     burn_reactnet_config cfg;
-    int stem_channels, stem_hw, feature_dim;
+    int stem_channels, stem_hw;
+    int pooled_dim;  /* P: channels of the last block, globally average-pooled */
+    int feature_dim; /* F: the backbone's output (the FC's width, else P) */
     burn_reactnet_block blocks[BURN_REACTNET_BLOCKS];
     int stem_conv, stem_bn[4], fc_weight, fc_bias;
 } burn_reactnet;
@@ -97,7 +100,7 @@ int burn_resnet_init(burn_resnet *net, const burn_resnet_config *cfg);
 void burn_resnet_register(burn_resnet *net, burn_params *ps, const char *prefix, int trainable);
 void burn_resnet_visit(const burn_resnet *net, burn_layer_visitor visit, void *ctx);
 
-/* ---- MLP head (SPEC §1): Linear(in->hidden) -> BatchNorm1d -> ReLU -> Linear(hidden->out) ---- */
+/* ---- MLP head (METHOD.md §1): Linear(in->hidden) -> BatchNorm1d -> ReLU -> Linear(hidden->out) ---- */
 typedef struct burn_head {
     int in, hidden, out;
     int fc1_weight, fc1_bias, bn[4], fc2_weight, fc2_bias; /* names head.0/1/3 as nn.Sequential */

@@ -1,4 +1,4 @@
-/* optim.h — Adam (SPEC §6) and the learning-rate schedule.
+/* optim.h — Adam (METHOD.md §6) and the learning-rate schedule.
  *
  * The per-element update is BURN_HD, shared by src/cpu/adam.c and kernels/adam.cu. It follows
  * PyTorch's torch.optim.Adam (L2 weight decay added to the gradient, not AdamW):
@@ -33,7 +33,7 @@ static inline void burn_adam_prepare(burn_adam_hparams *h, int64_t step) {
     h->bias_correction2 = (float)(1.0 - pow((double)h->beta2, (double)step));
 }
 
-/* SPEC §6 learning rate at optimiser step t (0-based) of total steps: linear warm-up over
+/* METHOD.md §6 learning rate at optimiser step t (0-based) of total steps: linear warm-up over
  * warmup steps from warmup_start_factor·base to base, then cosine annealing to 0 at total. */
 static inline double burn_lr_at(double base, int64_t t, int64_t warmup, int64_t total,
                                 double warmup_start_factor) {

@@ -24,7 +24,7 @@ typedef enum burn_param_kind {
     BURN_PARAM_BUFFER     /* running statistics: saved and loaded, no gradient */
 } burn_param_kind;
 
-/* How a parameter is initialised by burn_params_init (SPEC §1-2). */
+/* How a parameter is initialised by burn_params_init (METHOD.md §1-2). */
 typedef enum burn_init {
     BURN_INIT_ZERO,
     BURN_INIT_ONE,

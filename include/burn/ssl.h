@@ -5,7 +5,7 @@
  * Both baselines pair an online network with a target network that follows it by an
  * exponential moving average (EMA) and gets no gradients:
  *   BYOL (Grill et al. 2020): online = student k_φ + projector + predictor (MLP heads of
- *     SPEC §1: Linear-BN-ReLU-Linear, byol.hidden → byol.dim); target = EMA of student +
+ *     METHOD.md §1: Linear-BN-ReLU-Linear, byol.hidden → byol.dim); target = EMA of student +
  *     projector. With ẑ = normalize(target(v)) and p̂ = normalize(pred(online(v))),
  *       loss = mean_n (2 − 2·p̂(v1)·ẑ(v2)) + mean_n (2 − 2·p̂(v2)·ẑ(v1))   (symmetrised)
  *     τ(u) = 1 − (1 − byol.ema_start)·(cos(π u / U) + 1)/2 (U = updates of the run).
@@ -78,7 +78,7 @@ typedef struct burn_ssl_stats {
 int burn_ssl_method_parse(const char *name);
 
 /* Build the networks of cfg ([model], [byol] or [moco], data.image_size) for per-rank batch N,
- * initialise the online networks from run.seed (SPEC §1 rules), the target as their copy and
+ * initialise the online networks from run.seed (METHOD.md §1 rules), the target as their copy and
  * MoCo's queue with random unit rows. The struct must stay where it is (runs point into it).
  * 0, or -1 with burn_error() naming the key (batch < 2, moco.queue < batch, ...). */
 int burn_ssl_init(burn_ssl *m, const burn_config *cfg, int method, const burn_backend *be, int N);

@@ -1,4 +1,4 @@
-/* train.h — the BURN training loop (SPEC §4-6): data, steps with gradient accumulation,
+/* train.h — the BURN training loop (METHOD.md §4-6): data, steps with gradient accumulation,
  * Adam with warm-up + cosine LR, the λ(t) schedule, metrics, checkpoints and resume. */
 #ifndef BURN_TRAIN_H
 #define BURN_TRAIN_H
@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "burn/backend.h"
+#include "burn/collapse.h"
 #include "burn/config.h"
 
 #ifdef __cplusplus
@@ -16,6 +17,8 @@ typedef struct burn_train_result {
     int64_t steps;          /* optimiser updates done by the end of the run */
     double first_loss, last_loss;
     char *final_checkpoint; /* malloc'd path */
+    int collapsed;          /* a head judged collapsed at the last logged update (collapse.h) */
+    burn_head_stats head_stats[2]; /* teacher head, student head at the last logged update */
 } burn_train_result;
 
 /* Train one stage as configured. resume: continue from the newest checkpoint in run.dir.

@@ -1,5 +1,5 @@
 /* xent_math.h — per-element math of softmax cross-entropy with integer class labels (the
- * linear-evaluation and fine-tuning classifiers, SPEC §9), shared by the CPU backend
+ * linear-evaluation and fine-tuning classifiers, METHOD.md §9), shared by the CPU backend
  * (src/cpu/xent.c) and the CUDA kernel (kernels/xent.cu) through BURN_HD.
  *
  * For one row z = logits[n, :] (C classes) and its label y in [0, C):

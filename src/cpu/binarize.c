@@ -1,5 +1,5 @@
 /* binarize.c — CPU sign with its straight-through gradient, and the stage-2 weight
- * binarisation W_b = α_o·sign(W) with α_o = mean_k |W[o,k]| (SPEC §3). Per-element formulas
+ * binarisation W_b = α_o·sign(W) with α_o = mean_k |W[o,k]| (METHOD.md §3). Per-element formulas
  * come from include/burn/binarize.h, shared with kernels/binarize.cu. */
 #include <math.h>
 

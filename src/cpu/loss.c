@@ -1,4 +1,4 @@
-/* loss.c — CPU fused BURN loss (SPEC §4, include/burn/loss.h): for each row of student logits
+/* loss.c — CPU fused BURN loss (METHOD.md §4, include/burn/loss.h): for each row of student logits
  * s[D] and teacher logits t[D], three sweeps over the row —
  *   1. maxima of s/T and t/T, ‖s‖², ‖t‖², s·t
  *   2. the two softmax normalisers, the KL numerator and FS

@@ -1,4 +1,4 @@
-/* moco_ops.c — CPU ops of MoCo v2 pretraining (SPEC §8; mirrors kernels/moco_ops.cu): row-wise
+/* moco_ops.c — CPU ops of MoCo v2 pretraining (METHOD.md §8; mirrors kernels/moco_ops.cu): row-wise
  * L2 normalisation, the InfoNCE loss, row dots and SGD with momentum. Per-element formulas
  * from include/burn/moco_math.h; row reductions (norms, dots) accumulate in double. */
 #include "burn/moco_math.h"

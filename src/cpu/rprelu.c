@@ -1,5 +1,5 @@
 /* rprelu.c — CPU RPReLU (ReActNet): y = PReLU_c(x − γ_c) + ζ_c over NCHW activations with
- * per-channel shift γ, slope and shift ζ (SPEC §2). Per-element formulas:
+ * per-channel shift γ, slope and shift ζ (METHOD.md §2). Per-element formulas:
  * include/burn/binarize.h. */
 #include <stdlib.h>
 

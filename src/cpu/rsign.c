@@ -1,5 +1,5 @@
 /* rsign.c — CPU RSign (ReActNet): y = sign(x − β_c) over NCHW activations with a learnable
- * per-channel threshold β (SPEC §2-3). Per-element formulas: include/burn/binarize.h. */
+ * per-channel threshold β (METHOD.md §2-3). Per-element formulas: include/burn/binarize.h. */
 #include <stdlib.h>
 
 #include "burn/binarize.h"

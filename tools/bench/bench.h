@@ -15,7 +15,7 @@ typedef struct bench_shape {
     int count;                                   /* how many layers of ReActNet-A have it */
 } bench_shape;
 
-/* Distinct layer shapes of full ReActNet-A at 224×224 for a batch (SPEC §2), in network
+/* Distinct layer shapes of full ReActNet-A at 224×224 for a batch (METHOD.md §2), in network
  * order. Returns how many were written (at most max). */
 int bench_reactnet_shapes(int batch, bench_shape *out, int max);
 

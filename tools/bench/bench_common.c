@@ -11,7 +11,7 @@
 #include "burn/log.h"
 
 int bench_reactnet_shapes(int batch, bench_shape *out, int max) {
-    /* SPEC §2: stem then 13 blocks over this channel list; stride 2 where the width doubles
+    /* METHOD.md §2: stem then 13 blocks over this channel list; stride 2 where the width doubles
      * except block 1, and the spatial size halves at every stride-2 block. */
     static const int channels[] = {32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512,
                                    1024, 1024};

@@ -1,5 +1,5 @@
 /* bench_data.c — `burn_bench data`: throughput of the input pipeline, decoded + augmented
- * images per second (two training views per image, SPEC §7 augmentations), for
+ * images per second (two training views per image, METHOD.md §7 augmentations), for
  *   jpeg224: JPEG files of 500x375 (ImageNet's typical size) -> 224x224 crops
  *   png32:   PNG files of 32x32 (CIFAR-like, the CPU demo) -> 32x32 crops
  * Test files are synthetic images encoded with stb_image_write into a temporary folder.
@@ -229,7 +229,7 @@ int bench_data(int argc, char **argv) {
                    r->decode_ms, r->augment_ms, 100 * r->decode_ms / (r->decode_ms + r->augment_ms),
                    r->one_worker, nw, r->n_worker / r->workers, pil, ratio);
         }
-        printf("images/s: decoded + 2 augmented views (SPEC 7) per image; jpeg224 = 500x375 JPEG "
+        printf("images/s: decoded + 2 augmented views (METHOD.md §7) per image; jpeg224 = 500x375 JPEG "
                "-> 224, png32 = 32x32 PNG -> 32\n");
     }
     burn_args_free(&a);

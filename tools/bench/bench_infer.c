@@ -51,7 +51,7 @@ static void run_fp(void *p) {
 
 /* A ReActNet-A of `stage` with random weights (seed) and random BN statistics. */
 static void make_net(burn_reactnet *net, burn_params *ps, int stage, uint64_t seed) {
-    burn_reactnet_config cfg = {1.0, 224, 2, stage, 1};
+    burn_reactnet_config cfg = {1.0, 224, 2, stage, 1, 0};
     if (burn_reactnet_init(net, &cfg) != 0) die();
     burn_params_init_registry(ps);
     burn_reactnet_register(net, ps, "student.");

@@ -2,7 +2,7 @@
  * launch on CUDA) against the unfused reference (loss_unfused: 11 simple whole-tensor steps
  * with intermediates in memory, as an eager framework runs it) on the same backend, side by
  * side in one run. Both compute per-row KL, FS and L and the gradients for both s and t
- * (SPEC §4, cosine FS, T = 0.2). Shapes are N rows x D logits; N = 256, D = 2000 is one GPU's
+ * (METHOD.md §4, cosine FS, T = 0.2). Shapes are N rows x D logits; N = 256, D = 2000 is one GPU's
  * batch in the released configs. The outputs of the two are compared before anything is
  * reported. Throughput is in thousands of rows per second (not GOPS). */
 #include <math.h>

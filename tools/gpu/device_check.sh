@@ -9,7 +9,7 @@
 #   bench     burn_bench gemm|conv|loss|blas on CUDA (gemm and conv with both xnor kernels)
 #   train     tiny-config trainings in fp32, bf16 and fp16
 #   imagenet  ImageNet shapes on synthetic 224x224 images: MoCo v2 ResNet-50 (batch 256), then
-#             BURN stage 1 (fp32, bf16) and stage 2 (fp32) at SPEC's 256 per GPU, with
+#             BURN stage 1 (fp32, bf16) and stage 2 (fp32) at METHOD.md's 256 per GPU, with
 #             train.profile (ms per update of each phase)
 #   demo      `make demo`'s pipeline (tools/demo.sh) on the GPU, when the Fashion-MNIST IDX
 #             files travelled in .fmnist/ (mkdir .fmnist; cp /usr/share/datasets/fashion-mnist/

@@ -1,5 +1,5 @@
-"""burn_reference.py — PyTorch reference of what burn computes, written from ../shared/SPEC.md
-(not copied from the authors' code): ReActNet-A (SPEC §2-3), the MLP head (§1), a torchvision-
+"""burn_reference.py — PyTorch reference of what burn computes, written from docs/METHOD.md
+(not copied from the authors' code): ReActNet-A (METHOD.md §2-3), the MLP head (§1), a torchvision-
 structured ResNet (§8) and the BURN loss (§4). Parameter names match burn's registry
 (src/model_*.c), so fixtures load tensor by tensor.
 
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 
 def sign(x):
-    """sign with sign(0) = +1 (SPEC §3): never 0, unlike torch.sign."""
+    """sign with sign(0) = +1 (METHOD.md §3): never 0, unlike torch.sign."""
     return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
 
 
@@ -37,7 +37,7 @@ class SignSTE(torch.autograd.Function):
 
 class WeightSign(torch.autograd.Function):
     """Weight sign for stage 2; backward `identity` (dW = dWb, the α factor comes from the
-    product with the detached α) or `clip` (ReActNet: dWb·1[|W| <= 1], SPEC §3)."""
+    product with the detached α) or `clip` (ReActNet: dWb·1[|W| <= 1], METHOD.md §3)."""
 
     @staticmethod
     def forward(ctx, w, mode):
@@ -131,7 +131,7 @@ CHANNEL_MULT = [1, 2, 4, 4, 8, 8, 16, 16, 16, 16, 16, 16, 32, 32]
 
 
 class ReActNetA(nn.Module):
-    """SPEC §2 with a width multiplier (stem width round(32·w), ratios kept exact)."""
+    """METHOD.md §2 with a width multiplier (stem width round(32·w), ratios kept exact)."""
 
     def __init__(self, width=1.0, stem_stride=2, stage=1, feature_fc=True, act_grad="clip",
                  weight_grad="identity"):
@@ -259,5 +259,5 @@ def burn_loss_direction(t, s, lam, T=0.2, fs="cosine"):
 
 
 def burn_lambda(t, t_max, lam0=0.9, lamT=0.7):
-    """SPEC §4: cosine from λ_0 at t = 0 to λ_T at t = T_max."""
+    """METHOD.md §4: cosine from λ_0 at t = 0 to λ_T at t = T_max."""
     return lamT - (lamT - lam0) * (math.cos(math.pi * t / t_max) + 1) / 2

@@ -5,7 +5,7 @@ files committed to the repository; `make test` compares burn against them tensor
     python3 -m pip install torch safetensors numpy    # only to regenerate
     python3 tools/reference/make_fixtures.py [--out tests/fixtures]
 
-Each fixture is one full BURN step (SPEC §4) at batch 4, 32x32 inputs: a reduced-width
+Each fixture is one full BURN step (METHOD.md §4) at batch 4, 32x32 inputs: a reduced-width
 ReActNet-A student (stage 1 or 2) with its MLP head, a small ResNet-18 teacher (frozen, eval-
 mode BN with non-trivial running statistics) with its trainable head, both views, the
 symmetrised loss, every gradient and the BN running statistics after the step's forwards.

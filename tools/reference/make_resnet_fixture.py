@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make_resnet_fixture.py — PyTorch fixtures for the trainable ResNet and for MoCo v2 (SPEC §8):
+"""make_resnet_fixture.py — PyTorch fixtures for the trainable ResNet and for MoCo v2 (METHOD.md §8):
 tests/fixtures/resnet_train.safetensors and tests/fixtures/moco_step.safetensors (small files,
 committed; tests/test_resnet_train.c and tests/test_moco.c compare burn against them).
 
