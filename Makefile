@@ -32,10 +32,10 @@ endif
 $(BUILD)/src/cpu/xnor_gemm_avx512.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-mavx512f -mavx512bw \
     -mavx512vl -mavx512dq -mavx512vpopcntdq -mavx2 -mfma -mpopcnt)
 # stb_image_write shifts signed ints in its JPEG writer (third-party code, harmless on gcc)
-$(BUILD)/src/data_image.o: CFLAGS += $(if $(filter 1,$(SANITIZE) $(FUZZ)),-fno-sanitize=shift)
+$(BUILD)/src/data/data_image.o: CFLAGS += $(if $(filter 1,$(SANITIZE) $(FUZZ)),-fno-sanitize=shift)
 # stb_image adds 0 to / memcpys 0 bytes into a NULL buffer for an empty first PNG IDAT (harmless;
 # clang flags both): ASan still checks every access
-$(BUILD)/src/data_image.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-fno-sanitize=pointer-overflow -fno-sanitize=nonnull-attribute)
+$(BUILD)/src/data/data_image.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-fno-sanitize=pointer-overflow -fno-sanitize=nonnull-attribute)
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing -pthread \
              -Iinclude -I/usr/include/cjson -I/usr/include/stb -MMD -MP \
              -DBURN_GIT_REV=\"$(GIT_REV)\"
@@ -81,13 +81,13 @@ CUDA_LDLIBS := $(foreach d,$(sort $(dir $(call find_lib,cudart) $(call find_lib,
                -lcudart -lcublas -lcublasLt -lcudnn -lnccl -lstdc++
 
 # ---- sources ----
-LIB_C     := $(filter-out src/main.c src/cuda_absent.c,$(wildcard src/*.c)) $(wildcard src/cpu/*.c)
+LIB_C     := $(filter-out src/app/main.c src/core/cuda_absent.c,$(wildcard src/*/*.c))
 ifneq ($(WITH_CUDA),)
   LIB_CU  := $(wildcard kernels/*.cu)
   LIB_C   += $(wildcard kernels/*.c)
   LDLIBS  += $(CUDA_LDLIBS)
 else
-  LIB_C   += src/cuda_absent.c
+  LIB_C   += src/core/cuda_absent.c
 endif
 LIB_OBJ   := $(LIB_C:%.c=$(BUILD)/%.o) $(LIB_CU:%.cu=$(BUILD)/%.cu.o)
 BENCH_C   := $(wildcard tools/bench/*.c)
@@ -129,7 +129,7 @@ $(BUILD)/libburn.a: $(LIB_OBJ)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(BIN)/burn_gpu: $(BUILD)/src/main.o $(BUILD)/libburn.a
+$(BIN)/burn_gpu: $(BUILD)/src/app/main.o $(BUILD)/libburn.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 

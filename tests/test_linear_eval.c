@@ -1,5 +1,5 @@
-/* test_linear_eval.c — linear evaluation (src/linear_eval.c) and saved features
- * (src/features_io.c): separable synthetic features are classified ~perfectly, random labels
+/* test_linear_eval.c — linear evaluation (src/eval/linear_eval.c) and saved features
+ * (src/eval/features_io.c): separable synthetic features are classified ~perfectly, random labels
  * give chance, the LR schedule and its config parsing, the images path on configs/tiny leaves
  * every backbone tensor bit-identical to the checkpoint while it trains student.fc, features
  * files round-trip and bad ones are refused, and the CLI's errors (`eval linear`, `extract`). */

@@ -1,4 +1,4 @@
-/* test_moco.c — MoCo v2 (src/moco.c) against PyTorch: two full steps of the fixture
+/* test_moco.c — MoCo v2 (src/train/moco.c) against PyTorch: two full steps of the fixture
  * tests/fixtures/moco_step.safetensors (tools/reference/make_resnet_fixture.py: key-encoder
  * EMA, keys, queries, InfoNCE over [positive, queue], backward, SGD with momentum and weight
  * decay, the queue ring wrapping around). Compared: both losses, every gradient of the first

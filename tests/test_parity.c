@@ -4,7 +4,7 @@
  * teacher head) and the BN running statistics after the step, for stage 1 (binary
  * activations) and stage 2 (binary weights too). Tolerance: max|burn − torch| / max|torch|
  * <= 1e-4 per tensor, in FP32; the worst tensor is printed.
- * The comparison lives in src/selftest.c (`burn_gpu selftest` runs the same on a GPU).
+ * The comparison lives in src/app/selftest.c (`burn_gpu selftest` runs the same on a GPU).
  * Structurally zero gradients (the bias of a Linear followed by train-mode BN: BN removes
  * the mean, so its gradient is 0 up to rounding, which BN's 1/std amplifies) have no scale
  * of their own: they are checked against the largest gradient instead (<= 1e-4 of it). */

@@ -1,4 +1,4 @@
-/* test_resnet_train.c — the trainable ResNet (src/net_resnet_train.c) against PyTorch
+/* test_resnet_train.c — the trainable ResNet (src/nn/net_resnet_train.c) against PyTorch
  * (tools/reference/make_resnet_fixture.py, tests/fixtures/resnet_train.safetensors): the
  * train-mode feature, EVERY parameter gradient, the input gradient and the BN running
  * statistics after the forward, for ResNet-18 (basic blocks, small-input stem) and ResNet-50

@@ -417,7 +417,7 @@ Test(s2bnn, head_init_loads_the_head_which_a_frozen_step_never_changes, .timeout
     cr_assert_eq(heads, 8); /* fc1 w/b, BN weight/bias/mean/var, fc2 w/b */
 
     /* KL only (λ = 0) against the frozen head; Adam stops before the teacher head as
-     * src/train.c does when teacher.head_trainable = false */
+     * src/train/train.c does when teacher.head_trainable = false */
     int64_t head_begin = m.params.p[burn_params_find(&m.params, "teacher_head.0.weight")].offset;
     float *v1 = malloc(N * 3 * 32 * 32 * 4), *v2 = malloc(N * 3 * 32 * 32 * 4);
     float *am = calloc(T, 4), *av = calloc(T, 4);

@@ -1,4 +1,4 @@
-/* test_svm.c — the SVM protocol of `eval svm` (src/svm.c): VOC07 11-point AP against
+/* test_svm.c — the SVM protocol of `eval svm` (src/eval/svm.c): VOC07 11-point AP against
  * hand-computed examples and a naive reference; few-shot draws are class-balanced, uniform,
  * reproducible per seed and different between draws; separable features give mAP and
  * accuracy ~1 and random labels chance; results do not depend on the thread count; and the

@@ -195,7 +195,7 @@ def find_state_dict(obj):
 
 
 def resnet_spec(depth, width, small_input):
-    """{name: shape} of burn's ResNet (src/model_resnet.c), torchvision names, no fc."""
+    """{name: shape} of burn's ResNet (src/nn/model_resnet.c), torchvision names, no fc."""
     blocks, bottleneck = {18: ([2, 2, 2, 2], False), 34: ([3, 4, 6, 3], False),
                           50: ([3, 4, 6, 3], True)}[depth]
     base = max(1, round(64 * width))

@@ -224,7 +224,7 @@ typedef struct burn_backend {
     /* SGD with momentum and L2 weight decay over flat p, g, buf [n] (burn_sgd_update) */
     void (*sgd_step)(float *p, const float *g, float *buf, int64_t n,
                      struct burn_sgd_hparams h);
-    /* ---- data-parallel collectives (include/burn/dist.h; CPU: src/dist_mpi.c with MPI,
+    /* ---- data-parallel collectives (include/burn/dist.h; CPU: src/dist/dist_mpi.c with MPI,
      * CUDA: kernels/dist_nccl.cu with NCCL). Called through dist.c only, when the world has
      * several ranks, by every rank in the same order; buffers in backend memory, in place. */
     /* join the job after MPI is up (NULL: nothing to build): CUDA makes the NCCL communicator

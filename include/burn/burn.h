@@ -98,7 +98,7 @@ int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *b
 int burn_model_load_teacher(burn_model *m, const char *path);
 void burn_model_free(burn_model *m);
 
-/* S2-BNN (src/s2bnn_head.c): initialise the teacher head g_θ (every "teacher_head." tensor,
+/* S2-BNN (src/train/s2bnn_head.c): initialise the teacher head g_θ (every "teacher_head." tensor,
  * running statistics included) from a checkpoint, a run directory (its newest checkpoint) or
  * any safetensors file holding those names with this config's shapes. Strict; nothing changes
  * unless all tensors check. With teacher.head_trainable = false the head then stays fixed:

@@ -176,7 +176,7 @@
     CFG_INT(eval, batch_size, 256, 1, 1048576, "images per batch for feature extraction")     \
     CFG_INT(eval, knn_k, 20, 1, 100000, "k-NN: neighbours that vote (20 and 200 are common)") \
     CFG_FLOAT(eval, knn_temperature, 0.07, 1e-4, 100, "k-NN: vote weight exp(similarity / T)") \
-    /* eval linear (src/linear_eval.c, src/cmd_linear.c): METHOD.md §9 linear evaluation */         \
+    /* eval linear (src/eval/linear_eval.c, src/app/cmd_linear.c): METHOD.md §9 linear evaluation */         \
     CFG_INT(eval, linear_epochs, 100, 1, 100000, "linear eval: epochs of SGD on the train split") \
     CFG_FLOAT(eval, linear_lr, 0.01, 0.0, 100.0, "linear eval: SGD learning rate")              \
     CFG_FLOAT(eval, linear_momentum, 0.9, 0.0, 0.999999, "linear eval: SGD momentum")            \
@@ -188,7 +188,7 @@
              "linear eval of the student: also train its feature FC (+ ReLU) from the checkpoint") \
     CFG_BOOL(eval, linear_augment, true,                                                       \
              "linear eval, images path: RandomResizedCrop + flip on the train split")           \
-    /* eval svm (src/svm.c, src/cmd_svm.c): linear SVMs, VOC07 mAP, full- and few-shot */    \
+    /* eval svm (src/eval/svm.c, src/app/cmd_svm.c): linear SVMs, VOC07 mAP, full- and few-shot */    \
     CFG_STR(eval, svm_shots, "1,2,4,8,16,32,64,96,full",                                       \
             "SVM: training images per class, a comma list (0 or full: every image)")           \
     CFG_INT(eval, svm_draws, 5, 1, 1000, "SVM few-shot: random class-balanced draws per k")    \
@@ -228,7 +228,7 @@
               "data parallel: seconds a collective may wait for the other ranks, then stop")   \
     CFG_INT(log, every, 10, 1, 1000000000, "print a progress line every N optimiser steps")    \
     CFG_BOOL(log, quiet, false, "silence progress lines on stdout (metrics.jsonl is kept)")    \
-    /* burn_gpu finetune (src/finetune.c): METHOD.md §9 semi-supervised fine-tuning, supervised */  \
+    /* burn_gpu finetune (src/train/finetune.c): METHOD.md §9 semi-supervised fine-tuning, supervised */  \
     CFG_FLOAT(finetune, fraction, 0.01, 1e-6, 1.0,                                             \
               "labelled share of the train split: per class round(fraction*n_c), at least 1")  \
     CFG_STR(finetune, subset_list, "",                                                         \

@@ -39,13 +39,13 @@ void burn_features_free(burn_features *f);
 double burn_knn_top1(const burn_backend *be, burn_features *bank, burn_features *queries, int k,
                      double temperature);
 
-/* k-NN top-1 of one backbone (src/cmd_eval.c). checkpoint: for the student, a BURN
+/* k-NN top-1 of one backbone (src/app/cmd_eval.c). checkpoint: for the student, a BURN
  * checkpoint or run directory, or "random" for its initial weights (required); ignored for the
  * teacher (teacher.checkpoint) and pixels. Returns an exit code (0, 1, 2; burn_error set). */
 int burn_eval_knn(const burn_config *cfg, const burn_backend *be, burn_backbone which,
                   const char *checkpoint, double *top1);
 
-/* ---- classification accuracy (src/topk.c) ----
+/* ---- classification accuracy (src/eval/topk.c) ----
  * logits [N, C] host, labels [N] host. *top1 / *top5 (either may be NULL) = how many rows
  * have their label among the 1 / 5 highest logits (ties go to the lower class index; a row
  * whose label logit is NaN counts as wrong; with C <= 5 every row is in the top 5).
@@ -53,7 +53,7 @@ int burn_eval_knn(const burn_config *cfg, const burn_backend *be, burn_backbone 
 int burn_topk_correct(const float *logits, const int32_t *labels, int N, int C, int64_t *top1,
                       int64_t *top5);
 
-/* ---- saved features (src/features_io.c; `burn_gpu extract` writes them) ----
+/* ---- saved features (src/eval/features_io.c; `burn_gpu extract` writes them) ----
  * A safetensors file: "features" F32 [count, dim], "labels" I32 [count]; metadata backbone,
  * split, checkpoint, dim, classes (num_classes). burn_features_save writes f with those
  * strings (checkpoint may be NULL: "none"). burn_features_load checks the shapes agree, every
@@ -64,14 +64,14 @@ int burn_features_save(const burn_features *f, const char *path, const char *bac
 int burn_features_load(burn_features *f, const char *path);
 
 /* Features of backbone `which` for each of n splits ("train", "val") into out[n], through
- * one model (src/eval_features.c). checkpoint: the student's weights (a checkpoint, a run
+ * one model (src/eval/eval_features.c). checkpoint: the student's weights (a checkpoint, a run
  * directory, or "random"; required for the student, ignored otherwise); the teacher comes
  * from teacher.checkpoint. Batches of eval.batch_size. 0, or -1 with burn_error(). */
 int burn_eval_features(const burn_config *cfg, const burn_backend *be, burn_backbone which,
                        const char *checkpoint, const char *const *splits, int n,
                        burn_features *out);
 
-/* ---- linear evaluation (src/linear_eval.c, METHOD.md §9) ----
+/* ---- linear evaluation (src/eval/linear_eval.c, METHOD.md §9) ----
  * SGD with momentum on softmax cross-entropy; epoch e (0-based) runs at
  * lr·0.1^(number of milestones <= e) (PyTorch's MultiStepLR). */
 #define BURN_LINEAR_MAX_MILESTONES 16
@@ -111,7 +111,7 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
                              burn_linear_result *res, burn_params *backbone_out,
                              burn_params *head_out);
 
-/* ---- linear SVMs, the VOC07 protocol (src/svm.c; `burn_gpu eval svm`, src/cmd_svm.c) ----
+/* ---- linear SVMs, the VOC07 protocol (src/eval/svm.c; `burn_gpu eval svm`, src/app/cmd_svm.c) ----
  * VOC07 11-point AP of one class: scores [n], positive [n] (nonzero = of the class). Equal
  * scores form one threshold; AP = mean over t = 0, 0.1, ..., 1 of the highest precision at a
  * recall >= t (0 if none). NaN when no sample is positive. */

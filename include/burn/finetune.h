@@ -3,14 +3,14 @@
  * model.feature_fc) plus a new classifier Linear(F → classes) trained with softmax
  * cross-entropy on a labelled subset of the training split, then top-1/top-5 on the val split.
  *
- * Labelled subset (src/finetune_subset.c): either class-balanced — per class c with n_c
+ * Labelled subset (src/data/finetune_subset.c): either class-balanced — per class c with n_c
  * images, k_c = round(fraction·n_c) of them (at least 1), chosen by a Philox permutation of
  * the class's members under a seed — or the images a list file names (one per line: a 0-based
  * index into the training split, or a path / path tail / file name as the source describes
  * it, e.g. SimCLR's ImageNet 1% and 10% files of names). Either way the subset is kept in
  * ascending index order.
  *
- * Parameters (src/finetune.c): one registry, "student." (the same names and layout as BURN's
+ * Parameters (src/train/finetune.c): one registry, "student." (the same names and layout as BURN's
  * student, so `burn_gpu eval knn --checkpoint` reads a fine-tuned run) then
  * "classifier.weight" [classes, F] and "classifier.bias" [classes]. The trainable buffer is
  * [student | classifier]: the optimiser steps the two ranges with lr·finetune.backbone_lr and

@@ -110,7 +110,7 @@ int burn_head_init(burn_head *h, int in, int hidden, int out);
 void burn_head_register(burn_head *h, burn_params *ps, const char *prefix);
 void burn_head_visit(const burn_head *h, const char *prefix, burn_layer_visitor visit, void *ctx);
 
-/* The networks of a resolved config (src/model_config.c); any pointer may be NULL.
+/* The networks of a resolved config (src/nn/model_config.c); any pointer may be NULL.
  * 0, or -1 with burn_error() naming the offending key. */
 struct burn_config;
 int burn_models_from_config(const struct burn_config *c, burn_reactnet *student,

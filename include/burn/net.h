@@ -65,7 +65,7 @@ void burn_resnet_run_free(burn_resnet_run *r);
 void burn_resnet_forward_eval(burn_resnet_run *r, const burn_params *ps, const float *x,
                               float *feature);
 
-/* ==== trainable ResNet (src/net_resnet_train.c), for MoCo v2 pretraining of the teacher ====
+/* ==== trainable ResNet (src/nn/net_resnet_train.c), for MoCo v2 pretraining of the teacher ====
  * Train mode: batch-statistics BN with running-statistics update (in ps), every activation
  * kept for backward; eval mode: running statistics (the same result as
  * burn_resnet_forward_eval). The registry must hold the net's tensors as TRAINABLE

@@ -107,7 +107,7 @@ void burn_byol_regression(const burn_backend *be, float *cos, float *dp, float *
 /* BYOL's target momentum at update u of U (cosine from tau0 at 0 to 1 at U). */
 double burn_byol_tau(double tau0, int64_t u, int64_t U);
 
-/* The training loop of train.method = byol|moco (src/train_ssl.c): BURN's data, schedule,
+/* The training loop of train.method = byol|moco (src/train/train_ssl.c): BURN's data, schedule,
  * Adam, metrics, checkpoints (kind "byol" / "moco"), resume, data parallelism. Stage 2
  * (model.stage = 2 + train.init_from = a stage-1 run of the same method) binarises the
  * weights and starts from that run's online networks. Exit code 0, 1 (runtime), 2 (config). */

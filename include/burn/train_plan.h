@@ -1,5 +1,5 @@
-/* train_plan.h — what every training loop of burn (BURN in src/train.c, the BYOL/MoCo baselines
- * in src/train_ssl.c) does around its model, in one place, so the loops differ only in the
+/* train_plan.h — what every training loop of burn (BURN in src/train/train.c, the BYOL/MoCo baselines
+ * in src/train/train_ssl.c) does around its model, in one place, so the loops differ only in the
  * model and the update: the run directory, the data and the schedule length, resuming from
  * the newest checkpoint under another world size or batch, the start state handed from rank 0
  * to every rank, the batches (uploaded to the device when there is one), the metrics file, and

@@ -1,6 +1,6 @@
 /* bn.c — CPU BatchNorm pieces (train statistics, running-stat update, normalisation, eval
  * mode, backward). x, y, dx, dy [N, C, HW]; per-channel vectors [C]; stats and red [2·C]
- * doubles. The layer functions in src/layers_bn.c chain them; synchronised BN all-reduces
+ * doubles. The layer functions in src/nn/layers_bn.c chain them; synchronised BN all-reduces
  * stats / red between the pieces. Per-element formulas: include/burn/layers_math.h. */
 #include "burn/layers_math.h"
 #include "cpu_ops.h"

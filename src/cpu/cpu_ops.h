@@ -136,7 +136,7 @@ void cpu_row_dot(float *out, int ldo, const float *a, const float *b, int N, int
 void cpu_row_scale_add(float *y, const float *s, int lds, const float *x, int N, int D);
 void cpu_sgd_step(float *p, const float *g, float *buf, int64_t n, burn_sgd_hparams h);
 
-/* src/dist_mpi.c (data-parallel collectives over MPI; no attach/detach needed) */
+/* src/dist/dist_mpi.c (data-parallel collectives over MPI; no attach/detach needed) */
 void cpu_dist_sum_f64(double *x, int64_t n);
 void cpu_dist_mean_start(float *x, int64_t n, int64_t bucket);
 void cpu_dist_mean_wait(void);

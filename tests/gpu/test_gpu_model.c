@@ -1,7 +1,7 @@
 /* test_gpu_model.c — whole models on CUDA against the CPU: one full BURN step of each PyTorch
  * fixture (teacher ResNet, ReActNet-A stage 1 and 2, both heads, the loss, every gradient,
  * the running statistics and one Adam update) on the GPU, compared tensor by tensor with the
- * same step on the CPU backend and with PyTorch (src/selftest.c; `burn_gpu selftest --device
+ * same step on the CPU backend and with PyTorch (src/app/selftest.c; `burn_gpu selftest --device
  * cuda` prints the same per tensor). Skipped visibly without a device. */
 #include "burn/selftest.h"
 #include "gpu_util.h"

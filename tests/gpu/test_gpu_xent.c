@@ -1,7 +1,7 @@
 /* test_gpu_xent.c — the CUDA softmax cross-entropy (kernels/xent.cu) against the CPU op on
  * random logits (ordinary and far beyond exp's range), odd class counts and the tails of the
  * block's columns, with and without each output, and the NaN rows of out-of-range labels; and
- * the linear-evaluation classifier (src/linear_eval.c, features path) trained on CUDA against
+ * the linear-evaluation classifier (src/eval/linear_eval.c, features path) trained on CUDA against
  * the same training on the CPU. */
 #include "burn/eval.h"
 #include "burn/log.h"

@@ -1,4 +1,4 @@
-/* cmd_svm.c — `burn_gpu eval svm`: linear SVMs on a backbone's frozen features (src/svm.c),
+/* cmd_svm.c — `burn_gpu eval svm`: linear SVMs on a backbone's frozen features (src/eval/svm.c),
  * full-shot and few-shot, VOC07 mAP and accuracy per k, as a table and as JSON. */
 #include <math.h>
 #include <stdio.h>

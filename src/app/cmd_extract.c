@@ -1,6 +1,6 @@
 /* cmd_extract.c — `burn_gpu extract`: the features of one split through the student, the
  * teacher or as raw pixels (evaluation transform, dataset order), saved as safetensors for
- * `eval linear --features-train/--features-val` and the SVMs (src/features_io.c format). */
+ * `eval linear --features-train/--features-val` and the SVMs (src/eval/features_io.c format). */
 #include <stdio.h>
 #include <string.h>
 

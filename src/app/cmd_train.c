@@ -18,7 +18,7 @@ static const burn_backend *pick_backend(const burn_config *cfg, const char *prog
     return be;
 }
 
-/* train.method: BURN (src/train.c) or a baseline on the binary student (src/train_ssl.c) */
+/* train.method: BURN (src/train/train.c) or a baseline on the binary student (src/train/train_ssl.c) */
 static int train_method(const burn_config *cfg, const burn_backend *be, int resume,
                         burn_train_result *res) {
     return strcmp(cfg->train_method, "burn") == 0 ? burn_train(cfg, be, resume, res)

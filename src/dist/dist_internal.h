@@ -1,4 +1,4 @@
-/* dist_internal.h — what src/dist.c shares with the CPU collectives in src/dist_mpi.c: the
+/* dist_internal.h — what src/dist/dist.c shares with the CPU collectives in src/dist/dist_mpi.c: the
  * job's communicator and the deadline-bounded wait every MPI collective of burn goes through. */
 #ifndef BURN_DIST_INTERNAL_H
 #define BURN_DIST_INTERNAL_H

@@ -1,6 +1,6 @@
 /* cmd_linear.c — `burn_gpu eval linear`: linear evaluation of a frozen backbone (METHOD.md §9),
  * top-1 / top-5 on the val split. The student with eval.linear_train_fc trains its FC + ReLU
- * and the classifier on images (src/linear_eval.c, images path); otherwise the classifier
+ * and the classifier on images (src/eval/linear_eval.c, images path); otherwise the classifier
  * alone on features extracted once, or read from `burn_gpu extract` files. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 
 #include "burn/check.h"
 #include "burn/log.h"
-#include "cpu/cpu_ops.h"
+#include "../cpu/cpu_ops.h"
 #include "dist_internal.h"
 
 void cpu_dist_sum_f64(double *x, int64_t n) {

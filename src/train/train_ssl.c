@@ -1,5 +1,5 @@
 /* train_ssl.c — the training loop of the BYOL and MoCo v2 baselines on the binary student
- * (train.method = byol|moco; include/burn/ssl.h). It is BURN's loop (src/train.c) with the
+ * (train.method = byol|moco; include/burn/ssl.h). It is BURN's loop (src/train/train.c) with the
  * model swapped (the scaffolding of both is include/burn/train_plan.h), so the comparison is like with like: the same loader and augmentations, the
  * same Adam with warm-up + cosine LR over [0, online_len), gradient accumulation, metrics,
  * checkpoints and resume. Per optimiser update u of U:
