@@ -8,6 +8,8 @@
  *   - loss.center_momentum: the centre is the running mean of the teacher logits, and resume
  *     stays bit-identical with it;
  *   - teacher.head_lr_mult: 0 leaves θ exactly at its initialisation, 1 is the default bit for bit;
+ *   - information maximisation: its value and gradient against a direct computation and finite
+ *     differences; loss.teacher_info_max adds exactly β·dIM/dt to θ and nothing to the student;
  *   - a training run logs the statistics and writes summary.json with the verdict. */
 #include <cJSON.h>
 #include <criterion/criterion.h>
@@ -18,6 +20,7 @@
 #include "burn/ckpt.h"
 #include "burn/collapse.h"
 #include "burn/fileio.h"
+#include "burn/info_max.h"
 #include "burn/log.h"
 #include "burn/train.h"
 #include "test_ckpt_util.h"
@@ -93,6 +96,60 @@ Test(collapse, rule_calls_a_constant_head_collapsed_and_a_healthy_one_not) {
     burn_head_stats_compute(c, N, D, 0.2, &peaked);
     cr_assert_lt(peaked.entropy, 0.1 * log(D));
     cr_assert(burn_head_collapsed(&peaked, D, 0.2));
+}
+
+/* ---- information maximisation (include/burn/info_max.h) ---- */
+
+/* IM by the definition, in double, for small logits. */
+static double im_direct(const float *z, int N, int D, double T) {
+    double pbar[64] = {0}, hrows = 0, h = 0;
+    for (int n = 0; n < N; n++) {
+        double zs = 0;
+        for (int d = 0; d < D; d++) zs += exp(z[n * D + d] / T);
+        for (int d = 0; d < D; d++) {
+            double p = exp(z[n * D + d] / T) / zs;
+            pbar[d] += p / N;
+            hrows -= p * log(p) / N;
+        }
+    }
+    for (int d = 0; d < D; d++) h -= pbar[d] * log(pbar[d]);
+    return hrows - h;
+}
+
+Test(info_max, value_and_gradient_match_the_definition_and_finite_differences) {
+    enum { N = 6, D = 5 };
+    float z[N * D], dz[N * D];
+    tu_fill(z, N * D, 31, -1.0f, 1.0f);
+    double T = 0.5;
+    double im = burn_info_max(z, N, D, T, 0.25f, dz);
+    cr_assert_float_eq(im, im_direct(z, N, D, T), 1e-9);
+    for (int i = 0; i < N * D; i++) { /* dz = 0.25·N·dIM/dz */
+        float z0 = z[i], eps = 1e-3f;
+        z[i] = z0 + eps;
+        double lp = im_direct(z, N, D, T);
+        z[i] = z0 - eps;
+        double lm = im_direct(z, N, D, T);
+        z[i] = z0;
+        double fd = 0.25 * N * (lp - lm) / (2.0 * (double)eps);
+        cr_assert(fabs(fd - dz[i]) < 1e-4 + 1e-3 * fabs(fd), "dz[%d] %g, finite differences %g",
+                  i, dz[i], fd);
+    }
+}
+
+Test(info_max, zero_on_collapsed_heads_minus_log_d_on_balanced_one_hot_and_finite_on_huge_logits) {
+    enum { N = 8, D = 4 };
+    float z[N * D], dz[N * D];
+    for (int n = 0; n < N; n++) /* every sample the same output, peaked */
+        for (int d = 0; d < D; d++) z[n * D + d] = d == 2 ? 9.0f : 0.0f;
+    cr_assert_float_eq(burn_info_max(z, N, D, 0.2, 1.0f, NULL), 0.0, 1e-9);
+    memset(z, 0, sizeof z); /* flat */
+    cr_assert_float_eq(burn_info_max(z, N, D, 0.2, 1.0f, dz), 0.0, 1e-12);
+    for (int i = 0; i < N * D; i++) cr_assert_eq(dz[i], 0.0f, "flat head: a gradient at %d", i);
+    for (int n = 0; n < N; n++) /* one-hot, each output used N/D times */
+        for (int d = 0; d < D; d++) z[n * D + d] = d == n % D ? 400.0f : -400.0f;
+    double im = burn_info_max(z, N, D, 0.2, 1.0f, dz);
+    cr_assert_float_eq(im, -log((double)D), 1e-9);
+    for (int i = 0; i < N * D; i++) cr_assert(isfinite(dz[i]), "dz[%d] = %g", i, dz[i]);
 }
 
 /* ---- one step of the model under a variant ---- */
@@ -327,6 +384,52 @@ Test(target, centring_changes_the_step_and_resume_stays_bit_identical, .timeout 
     free(ra.final_checkpoint), free(rb.final_checkpoint), free(da), free(db);
     burn_config_free(&a);
     burn_config_free(&b);
+}
+
+Test(target, info_max_adds_its_gradient_to_the_teacher_head_alone, .timeout = 60) {
+    static const char *const im[] = {"loss.teacher_info_max=0.5", NULL};
+    stepper *a = malloc(sizeof *a), *d = malloc(sizeof *d);
+    stepper_init(a, im);
+    stepper_init(d, NULL);
+    double la = step(a, 0.7f), ld = step(d, 0.7f);
+    cr_assert_eq(la, ld, "IM is not part of the student's loss");
+    int64_t b, e;
+    range_of(a, "teacher_head.", &b, &e);
+    cr_assert(memcmp(a->m.params.grad, d->m.params.grad, b * 4) == 0,
+              "IM changed a student gradient");
+    int differs = 0;
+    for (int64_t i = b; i < e; i++) differs |= a->m.params.grad[i] != d->m.params.grad[i];
+    cr_assert(differs, "loss.teacher_info_max made no difference to θ");
+    stepper_free(a), stepper_free(d);
+    free(a), free(d);
+}
+
+Test(target, info_max_teacher_gradient_matches_finite_differences, .timeout = 60) {
+    /* θ's objective is loss + β·im: with λ = 1 and stop-gradient FS, θ sees β·im alone */
+    static const char *const im[] = {"loss.teacher_info_max=2", "loss.fs_to_teacher_head=false",
+                                     NULL};
+    stepper *s = malloc(sizeof *s);
+    stepper_init(s, im);
+    burn_step_stats st;
+    for (int k = 0; k < 3; k++) {
+        const burn_param *p = param(s, "teacher_head.3.bias");
+        int j = 9 * k + 4;
+        step(s, 1.0f);
+        double g = s->m.params.grad[p->offset + j];
+        float *x = s->m.params.data + p->offset + j, x0 = *x, eps = 1e-2f;
+        double f[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            *x = x0 + (sgn ? -eps : eps);
+            cr_assert_eq(burn_model_step(&s->m, s->v1, s->v2, 1.0f, &st), 0);
+            f[sgn] = 2.0 * st.im;
+        }
+        *x = x0;
+        double fd = (f[0] - f[1]) / (2.0 * eps);
+        cr_assert(fabs(fd - g) <= 0.03 * fabs(g) + 2e-4, "bias[%d]: analytic %g, fd %g", j, g, fd);
+        cr_assert_gt(fabs(g), 1e-6, "no IM gradient reached θ");
+    }
+    stepper_free(s);
+    free(s);
 }
 
 /* teacher_head.* of a run's final checkpoint, loaded into a model of config c. */

@@ -19,7 +19,9 @@
  *   loss.center_momentum m > 0: KL sees the teacher logits centred, t − c, with c a running
  *     mean of the batch mean of t (buffer "teacher_head.center", checkpointed).
  *   loss.teacher_temperature T_t: the teacher side of KL at its own temperature (sharpening);
- *     done as softmax((t − c)·(T/T_t) / T), so one loss op serves both temperatures. */
+ *     done as softmax((t − c)·(T/T_t) / T), so one loss op serves both temperatures.
+ *   loss.teacher_info_max β > 0: θ also minimises β·IM(t) per view (include/burn/info_max.h),
+ *     an objective no collapsed head minimises; the student never sees it. */
 #ifndef BURN_BURN_H
 #define BURN_BURN_H
 
@@ -66,6 +68,7 @@ typedef struct burn_model {
     float center_momentum;      /* loss.center_momentum; 0 = no centring */
     float target_scale;         /* T / T_t: the teacher logits' factor before the loss */
     int center;                 /* parameter index of teacher_head.center, or -1 */
+    float info_max;             /* loss.teacher_info_max β; 0 = off */
     int want_stats;             /* the trainer asks for burn_step_stats.heads this step */
     burn_reactnet_run *srun;
     burn_head_run *shrun, *th[2];
@@ -75,7 +78,8 @@ typedef struct burn_model {
     float *ds2;     /* [N, D] stop-gradient: the student-side gradient of the KL-only call */
     float *dk;      /* [N, F] fs_on = features: dFS/d(student feature) */
     float *negc;    /* [D] −c for the centring */
-    float *host_logits; /* [N, D] host copy for the collapse statistics */
+    float *host_logits; /* [N, D] host copy for the collapse statistics and IM */
+    float *host_dz;     /* [N, D] host IM gradient (info_max > 0) */
 } burn_model;
 
 /* Collapse statistics of one head's logits over a batch (include/burn/collapse.h). */
@@ -84,6 +88,8 @@ typedef struct burn_model {
 typedef struct burn_step_stats {
     double loss;         /* L(t2, s1) + L(t1, s2) */
     double kl[2], fs[2]; /* batch means, direction 0 = (t2, s1), 1 = (t1, s2) */
+    double im;           /* IM(t1) + IM(t2) when loss.teacher_info_max > 0 (θ's objective is
+                          * loss + β·im), else 0 */
     int has_heads;       /* heads[] filled (m->want_stats) */
     burn_head_stats heads[2]; /* teacher head (view 1), student head (view 2) */
 } burn_step_stats;

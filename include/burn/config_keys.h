@@ -137,6 +137,9 @@
     CFG_FLOAT(loss, center_momentum, 0.0, 0.0, 0.999999,                                       \
               "teacher-logit centring: c = m*c + (1-m)*batch mean, KL sees t - c; 0 = off "   \
               "(DINO uses 0.9)")                                                              \
+    CFG_FLOAT(loss, teacher_info_max, 0.0, 0.0, 100.0,                                         \
+              "weight beta of information maximisation on the teacher head: theta also "      \
+              "minimises beta*(mean H(p_n) - H(p_mean)), which no collapsed head minimises; 0 = off") \
     CFG_ENUM(loss, lambda_schedule, "cosine", "cosine|constant|step",                          \
              "FS weight lambda(t): cosine lambda_start -> lambda_end, constant, step at T/2")  \
     CFG_FLOAT(loss, lambda_start, 0.9, 0.0, 1.0,                                               \

@@ -9,6 +9,7 @@
 #include "burn/binarize.h"
 #include "burn/check.h"
 #include "burn/dist.h"
+#include "burn/info_max.h"
 #include "burn/log.h"
 
 /* [begin, end) of the trainable parameters named prefix*, when they are contiguous in the
@@ -66,6 +67,7 @@ int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *b
     double Tt = cfg->loss_teacher_temperature > 0 ? cfg->loss_teacher_temperature
                                                   : cfg->loss_temperature;
     m->target_scale = (float)(cfg->loss_temperature / Tt);
+    m->info_max = m->head_trainable ? (float)cfg->loss_teacher_info_max : 0.0f;
     if (m->fs_features && m->student.feature_dim != m->teacher.feature_dim) {
         burn_error_set("loss.fs_on = features compares the student feature (%d wide) with the "
                        "teacher's (%d): set model.feature_dim = 0 (the teacher's width) or %d, "
@@ -111,9 +113,11 @@ int burn_model_init(burn_model *m, const burn_config *cfg, const burn_backend *b
     if (m->center >= 0 || m->target_scale != 1.0f)
         for (int i = 0; i < 2; i++) m->tgt[i] = be->alloc((size_t)N * D * sizeof(float));
     if (m->center >= 0) m->negc = be->alloc((size_t)D * sizeof(float));
-    if (!m->fs_features && !m->fs_to_head) m->ds2 = be->alloc((size_t)N * D * sizeof(float));
+    if ((!m->fs_features && !m->fs_to_head) || m->info_max > 0)
+        m->ds2 = be->alloc((size_t)N * D * sizeof(float));
     if (m->fs_features) m->dk = be->alloc((size_t)N * Fs * sizeof(float));
     m->host_logits = burn_xmalloc((size_t)N * D * sizeof(float));
+    if (m->info_max > 0) m->host_dz = burn_xmalloc((size_t)N * D * sizeof(float));
     return 0;
 }
 
@@ -152,6 +156,7 @@ void burn_model_free(burn_model *m) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (bufs[i]) m->be->free(bufs[i]);
     free(m->host_logits);
+    free(m->host_dz);
     if (m->params.data) burn_params_free(&m->params);
     if (m->teacher_params.data) burn_params_free(&m->teacher_params);
     memset(m, 0, sizeof *m);
@@ -217,6 +222,19 @@ static void center_update(burn_model *m, const float *const t[2]) {
     }
     be->scale(c, m->center_momentum, D);
     be->axpy(c, (1.0f - m->center_momentum) / (2.0f * N * burn_world_size), m->negc, D);
+}
+
+/* dt += β·grad_scale·N·dIM/dt for the teacher logits t [N, D] of one view (on the host);
+ * returns IM(t). */
+static double info_max_grad(burn_model *m, const float *t, float *dt) {
+    const burn_backend *be = m->be;
+    int N = m->N, D = m->teacher_head.out;
+    be->download(m->host_logits, t, (size_t)N * D * sizeof(float));
+    double im = burn_info_max(m->host_logits, N, D, m->loss.temperature,
+                              m->info_max * m->loss.grad_scale, m->host_dz);
+    be->upload(m->ds2, m->host_dz, (size_t)N * D * sizeof(float));
+    be->axpy(dt, 1.0f, m->ds2, (int64_t)N * D);
+    return im;
 }
 
 /* The collapse statistics of logits z [N, D] (backend memory) at temperature T. */
@@ -308,7 +326,10 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
         phase_end(m, BURN_PHASE_STUDENT_BWD, &lap);
     }
     if (m->head_trainable)
-        for (int i = 0; i < 2; i++) burn_head_backward(m->th[i], &m->params, m->dt[i], NULL);
+        for (int i = 0; i < 2; i++) {
+            if (m->info_max > 0) st->im += info_max_grad(m, t[i], m->dt[i]);
+            burn_head_backward(m->th[i], &m->params, m->dt[i], NULL);
+        }
     if (m->center >= 0) center_update(m, t);
     phase_end(m, BURN_PHASE_HEADS, &lap);
     return 0;

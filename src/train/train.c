@@ -311,6 +311,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                 all[nkv++] = (burn_metric){"s_std", heads.heads[1].logit_std, "%.3g"};
                 all[nkv++] = (burn_metric){"s_H", heads.heads[1].entropy, "%.3f"};
                 all[nkv++] = (burn_metric){"collapsed", (double)(tc || sc), "%.0f"};
+                if (m.info_max > 0) all[nkv++] = (burn_metric){"t_im", heads.im / 2, "%.3f"};
                 if ((tc || sc) && !warned_collapse) {
                     burn_warn("stage %d, update %lld: the %s head%s collapsed (logit std %.3g, "
                               "H(p̄) %.3f of log D = %.3f; rule: std < %g·T or H(p̄) < %g·log D, "
