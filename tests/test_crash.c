@@ -4,7 +4,9 @@
  * directory opens, validates and is a complete burn checkpoint (temporaries are ignored). A
  * checkpoint that cannot be written (file-size limit: the write fails like a full disk) and a
  * run directory that cannot be created are clear errors with exit 1, and the previous
- * checkpoint stays intact. */
+ * checkpoint stays intact. SIGTERM at random moments and SIGINT stop after the update in
+ * flight with a checkpoint (exit 128 + signal) and the resumed run is bit-identical; a run
+ * directory's lock refuses a second process and dies with its holder. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -178,7 +180,7 @@ Test(crash, sigkill_at_random_points_then_resume_is_bit_identical, .timeout = 12
     cr_assert(asprintf(&a, "%s/ckpt-00000032.safetensors", ref) > 0);
     cr_assert(asprintf(&b, "%s/ckpt-00000032.safetensors", run) > 0);
     assert_same_tensors(a, b);
-    char *latest = burn_ckpt_find_latest(run);
+    char *latest = burn_ckpt_find_latest(run, NULL);
     cr_assert_str_eq(latest, b, "the newest valid checkpoint is the final one");
     rm_rf(ref), rm_rf(run);
     free(latest), free(a), free(b), free(ref), free(run);
@@ -213,7 +215,7 @@ Test(crash, failed_checkpoint_write_is_exit_1_and_keeps_the_previous_one, .timeo
     size_t nafter;
     cr_assert_eq(burn_read_file(prev, 1 << 24, &after, &nafter), 0, "%s", burn_error());
     cr_assert(nafter == nbefore && memcmp(before, after, nafter) == 0);
-    char *latest = burn_ckpt_find_latest(run);
+    char *latest = burn_ckpt_find_latest(run, NULL);
     cr_assert_str_eq(latest, prev);
     cr_assert_eq(check_all_ckpts(run), 2);
     /* no temporary left behind */
@@ -237,4 +239,94 @@ Test(crash, run_dir_under_a_regular_file_is_exit_1, .timeout = 30) {
     cr_assert(strstr(err, "cannot create directory") && strstr(err, dir), "unclear error: %s", err);
     unlink(file), unlink(errp);
     free(err), free(dir), free(file), free(errp);
+}
+
+/* Preemption (include/burn/preempt.h): SIGTERM from outside at random moments; each one that
+ * lands in training ends with exit 143 and a checkpoint of the update it stopped after, and
+ * the run resumed after each ends bit for bit where an uninterrupted run ends. */
+Test(crash, sigterm_checkpoints_then_resume_is_bit_identical, .timeout = 120) {
+    char *ref = fresh_dir("term-ref"), *run = fresh_dir("term-run");
+    char *errp = tu_tmp_path("term-run.err");
+    int sig;
+    cr_assert_eq(wait_exit(spawn_train(ref, 0, NULL, 0, NULL), &sig), 0, "reference run failed");
+    uint64_t rng = 20261204;
+    int stops = 0, finished = 0, attempts = 0;
+    while (!finished) {
+        cr_assert_lt(attempts++, 40, "the run never finished");
+        pid_t pid = spawn_train(run, 1, NULL, 0, errp);
+        sleep_ms(tu_int(&rng, 100, 200 + 50 * attempts));
+        kill(pid, SIGTERM);
+        int rc = wait_exit(pid, &sig);
+        if (sig) continue; /* before the handlers (start-up): nothing to save yet */
+        if (rc == 0) {
+            finished = 1;
+            continue;
+        }
+        cr_assert_eq(rc, 128 + SIGTERM, "exit %d after SIGTERM", rc);
+        char *err = read_text(errp), *at = strstr(err, "stopped after update ");
+        cr_assert(at && strstr(err, "--resume"), "unclear message: %s", err);
+        char *ck = NULL;
+        cr_assert(asprintf(&ck, "%s/ckpt-%08lld.safetensors", run, atoll(at + 21)) > 0);
+        cr_assert_eq(access(ck, F_OK), 0, "no checkpoint %s after: %s", ck, err);
+        check_all_ckpts(run);
+        stops++;
+        free(ck), free(err);
+    }
+    cr_assert_geq(stops, 2, "only %d SIGTERMs landed inside the run", stops);
+    cr_log_info("%d SIGTERM stops in %d runs", stops, attempts);
+    char *a = NULL, *b = NULL;
+    cr_assert(asprintf(&a, "%s/ckpt-00000032.safetensors", ref) > 0);
+    cr_assert(asprintf(&b, "%s/ckpt-00000032.safetensors", run) > 0);
+    assert_same_tensors(a, b);
+    rm_rf(ref), rm_rf(run), unlink(errp);
+    free(a), free(b), free(ref), free(run), free(errp);
+}
+
+/* SIGINT (Ctrl-C) the same way: exit 130 with a checkpoint of the update in flight. */
+Test(crash, sigint_stops_after_the_update_in_flight, .timeout = 60) {
+    char *run = fresh_dir("int-run"), *errp = tu_tmp_path("int-run.err");
+    setenv("BURN_DIST_FAULT", "int:0:4", 1); /* raised at the start of update 4 (0-based) */
+    int sig, rc = wait_exit(spawn_train(run, 0, NULL, 0, errp), &sig);
+    unsetenv("BURN_DIST_FAULT");
+    cr_assert_eq(sig, 0);
+    cr_assert_eq(rc, 128 + SIGINT, "exit %d", rc);
+    char *err = read_text(errp), *ck = NULL;
+    cr_assert(strstr(err, "stopped after update 5 of 32"), "%s", err);
+    cr_assert(asprintf(&ck, "%s/ckpt-00000005.safetensors", run) > 0);
+    cr_assert_eq(check_all_ckpts(run), 2, "checkpoint 2 (train.ckpt_every = 2) and 5");
+    char *latest = burn_ckpt_find_latest(run, NULL);
+    cr_assert_str_eq(latest, ck);
+    rm_rf(run), unlink(errp);
+    free(latest), free(ck), free(err), free(run), free(errp);
+}
+
+/* The lock dies with its process: a run killed while it holds run.dir leaves a directory the
+ * next --resume claims; while it lives, a second process is refused. */
+Test(crash, the_lock_dies_with_its_holder, .timeout = 60) {
+    char *run = fresh_dir("lock-run"), *errp = tu_tmp_path("lock-run.err");
+    char *err2 = tu_tmp_path("lock-run2.err");
+    setenv("BURN_DIST_FAULT", "hang:0:3", 1);
+    pid_t holder = spawn_train(run, 0, NULL, 0, errp);
+    unsetenv("BURN_DIST_FAULT");
+    int hung = 0;
+    for (int i = 0; i < 600 && !hung; i++) { /* until it hangs inside the run, holding the lock */
+        unsigned char *t;
+        size_t n;
+        if (burn_read_file(errp, 1 << 20, &t, &n) == 0) {
+            hung = memmem(t, n, "BURN_DIST_FAULT: hang", 21) != NULL;
+            free(t);
+        }
+        if (!hung) sleep_ms(50);
+    }
+    cr_assert(hung, "the holder never reached update 3");
+    int sig, rc = wait_exit(spawn_train(run, 1, NULL, 0, err2), &sig);
+    cr_assert_eq(rc, 1, "exit %d for a second process on the run directory", rc);
+    char *err = read_text(err2), pid[64];
+    snprintf(pid, sizeof pid, "in use by another process (pid %d)", (int)holder);
+    cr_assert(strstr(err, pid), "%s", err);
+    kill(holder, SIGKILL);
+    wait_exit(holder, &sig);
+    cr_assert_eq(wait_exit(spawn_train(run, 1, NULL, 0, err2), &sig), 0, "resume after the kill");
+    rm_rf(run), unlink(errp), unlink(err2);
+    free(err), free(run), free(errp), free(err2);
 }

@@ -17,12 +17,15 @@
 #include <criterion/criterion.h>
 #include <sys/wait.h>
 
+#include <signal.h>
+
 #include "burn/burn.h"
 #include "burn/ckpt.h"
 #include "burn/dist.h"
 #include "burn/fileio.h"
 #include "burn/log.h"
 #include "burn/safetensors.h"
+#include "test_ckpt_util.h"
 #include "test_dist_worker.h"
 #include "test_util.h"
 
@@ -298,7 +301,7 @@ static void fault(const char *tag, const char *kind, const char *extra, const ch
     cr_assert(strstr(out, "BURN_DIST_FAULT"), "the fault was not injected:\n%s", out);
     cr_assert(strstr(out, expect), "expected '%s' in:\n%s", expect, out);
     /* the last complete checkpoint loads */
-    char *latest = burn_ckpt_find_latest(d), *want = NULL;
+    char *latest = burn_ckpt_find_latest(d, NULL), *want = NULL;
     cr_assert(asprintf(&want, "%s/ckpt-00000004.safetensors", d) > 0);
     cr_assert_not_null(latest);
     cr_assert_str_eq(latest, want);
@@ -313,6 +316,34 @@ static void fault(const char *tag, const char *kind, const char *extra, const ch
     burn_model_free(&m);
     burn_config_free(&c);
     free(latest), free(want), free(out), free(cmd), free(log), free(d);
+}
+
+/* Preemption under MPI: SIGTERM reaches rank 1 alone at update 5; every rank stops after that
+ * update, rank 0 writes its checkpoint, the job exits 143, and --resume on 2 ranks ends bit
+ * for bit where an uninterrupted 2-rank run ends. */
+Test(dist, sigterm_on_one_rank_stops_every_rank_with_a_checkpoint, .timeout = 120) {
+    char *d = tmpdir("dist-term"), *ref = tmpdir("dist-term-ref"), *cmd = NULL, *log = NULL;
+    cr_assert(asprintf(&log, "%s/log", d) > 0);
+    cr_assert(asprintf(&cmd, MPIRUN "2 " BURN_GPU TINY "--set run.dir=%s", ref) > 0);
+    sh_ok(cmd, log);
+    free(cmd);
+    cr_assert(asprintf(&cmd, "BURN_DIST_FAULT=term:1:5 " MPIRUN "2 " BURN_GPU TINY
+                             "--set run.dir=%s", d) > 0);
+    int rc = sh(cmd, log, NULL);
+    char *out = slurp(log);
+    cr_assert_eq(rc, 128 + SIGTERM, "exit %d:\n%s", rc, out);
+    cr_assert(strstr(out, "stopped after update 6 of 16"), "%s", out);
+    char *ck = NULL, *latest = burn_ckpt_find_latest(d, NULL);
+    cr_assert(asprintf(&ck, "%s/ckpt-00000006.safetensors", d) > 0);
+    cr_assert_str_eq(latest, ck);
+    free(cmd), free(out), free(latest), free(ck);
+    cr_assert(asprintf(&cmd, MPIRUN "2 " BURN_GPU TINY "--set run.dir=%s --resume", d) > 0);
+    sh_ok(cmd, log);
+    char *a = NULL, *b = NULL, diff[256];
+    cr_assert(asprintf(&a, "%s/ckpt-00000016.safetensors", ref) > 0);
+    cr_assert(asprintf(&b, "%s/ckpt-00000016.safetensors", d) > 0);
+    cr_assert_null(tu_ckpt_diff(a, b, diff, sizeof diff), "%s differs after resume", diff);
+    free(a), free(b), free(cmd), free(log), free(d), free(ref);
 }
 
 Test(dist, a_killed_rank_stops_the_job, .timeout = 90) {

@@ -13,7 +13,7 @@ Test(log, metrics_jsonl_lines_parse) {
     char *path = tu_tmp_path("metrics.jsonl");
     unlink(path);
     burn_metrics m;
-    cr_assert_eq(burn_metrics_open(&m, path), 0);
+    cr_assert_eq(burn_metrics_open(&m, path, INT64_MAX), 0);
     burn_log_quiet = 1;
     burn_metric kv[3] = {{"loss", 1.5, "%.4f"}, {"lr", 3e-4, NULL}, {"bad", NAN, NULL}};
     burn_log_step(&m, 10, 100, 2.0, kv, 3);

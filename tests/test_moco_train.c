@@ -138,15 +138,20 @@ Test(moco_train, tiny_run_lowers_loss_and_writes_a_loadable_teacher, .timeout = 
     free(dir);
 }
 
-Test(moco_train, resume_continues_bit_for_bit, .timeout = 60) {
-    char *full = tu_tmp_path("moco-full"), *part = tu_tmp_path("moco-part"), *out;
+/* A run stopped after 3 steps (interrupt: a --set, or an environment for the command; its exit
+ * code want_rc), continued with --resume, ends bit for bit where an uninterrupted run ends. */
+static void check_resume(const char *tag, const char *env, const char *set, int want_rc) {
+    char *full = tu_tmp_path("moco-full"), *part = tu_tmp_path(tag), *out;
     const char *two = " --set moco.epochs=1";
     cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s 2>&1", full, two), 0, "%s", out);
     free(out);
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "%s" TINY " --set run.dir=%s%s%s 2>&1", env, part, two, set) > 0);
+    cr_assert_eq(run(cmd, &out), want_rc, "%s", out);
+    if (want_rc) cr_assert(strstr(out, "stopped after step 3 of") && strstr(out, "--resume"),
+                           "%s", out);
+    free(out), free(cmd);
     char *extra = NULL;
-    cr_assert(asprintf(&extra, "%s --set moco.max_steps=3", two) > 0);
-    cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s 2>&1", part, extra), 0, "%s", out);
-    free(out), free(extra);
     cr_assert(asprintf(&extra, "%s --resume --set log.quiet=false", two) > 0);
     cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s 2>&1", part, extra), 0, "%s", out);
     cr_assert(strstr(out, "at step 3"), "%s", out);
@@ -175,6 +180,15 @@ Test(moco_train, resume_continues_bit_for_bit, .timeout = 60) {
     rm_run(full);
     rm_run(part);
     free(full), free(part);
+}
+
+Test(moco_train, resume_continues_bit_for_bit, .timeout = 60) {
+    check_resume("moco-part", "", " --set moco.max_steps=3", 0);
+}
+
+/* preemption: SIGTERM at step 2 (0-based) finishes that step, checkpoints, exits 143 */
+Test(moco_train, sigterm_checkpoints_and_resume_continues_bit_for_bit, .timeout = 60) {
+    check_resume("moco-term", "BURN_DIST_FAULT=term:0:2 ", "", 128 + 15);
 }
 
 Test(moco_train, bad_config_values_exit_2) {

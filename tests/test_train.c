@@ -2,8 +2,11 @@
  * every trainable group moves and the teacher backbone never does; the loss goes down over
  * ~50 updates; an interrupted + resumed run equals an uninterrupted one bit for bit; stage 2
  * starts from stage 1's student and both heads; a missing or mismatched teacher is a clear
- * error. */
+ * error; the run directory holds one run (a used one refuses a new run, --overwrite replaces
+ * it, --resume with only invalid checkpoints refuses and changes nothing, a second process is
+ * locked out, a resumed run logs each update once). */ 
 #include <cJSON.h>
+#include <dirent.h>
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
@@ -207,7 +210,9 @@ Test(train, stage2_starts_from_stage1_student_and_both_heads, .timeout = 120) {
     cr_assert_eq(r2.steps, 2);
     /* a stage-1 checkpoint of another width is refused */
     set(&c2, "model.width=0.125");
-    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), 0, &r2), 2);
+    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), BURN_RUN_OVERWRITE, &r2), 2);
+    cr_assert(strstr(burn_error(), "train.init_from") && strstr(burn_error(), "another shape"),
+              "%s", burn_error());
     free(kv), free(r1.final_checkpoint), free(r2.final_checkpoint), free(d1), free(d2);
     burn_config_free(&c1);
     burn_config_free(&c2);
@@ -248,7 +253,7 @@ Test(train, resume_removes_temporaries_of_dead_writers) {
     tu_write_text(stale, "half a checkpoint");
     tu_write_text(live, "being written");
     burn_log_quiet = 1;
-    char *latest = burn_ckpt_find_latest(dir);
+    char *latest = burn_ckpt_find_latest(dir, NULL);
     cr_assert_null(latest, "temporaries are never checkpoints");
     cr_assert_neq(access(stale, F_OK), 0, "the dead writer's temporary is removed");
     cr_assert_eq(access(live, F_OK), 0, "a live writer's temporary stays");
@@ -324,7 +329,8 @@ Test(train, s2bnn_head_init_loads_a_frozen_pretrained_head, .timeout = 120) {
     free(r2.final_checkpoint);
     /* a head of another shape is a clear error */
     set(&c2, "head.hidden=32");
-    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), 0, &r2), 2);
+    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), BURN_RUN_OVERWRITE, &r2), 2);
+    cr_assert(strstr(burn_error(), "teacher.head_init"), "%s", burn_error());
     free(kv), free(r1.final_checkpoint), free(r2.final_checkpoint), free(d1), free(d2);
     burn_config_free(&c1);
     burn_config_free(&c2);
@@ -379,5 +385,163 @@ Test(train, s2bnn_head_from_a_moco_checkpoint, .timeout = 60) {
     burn_model_free(&m);
     burn_moco_free(&moco);
     free(path), free(dir);
+    burn_config_free(&c);
+}
+
+/* ---- the run directory (include/burn/run_dir.h): nothing lost, nothing mixed ---- */
+
+/* Every file of dir but the lock, name and bytes, in name order: what "touched nothing"
+ * compares. Caller frees. */
+static char *dir_snapshot(const char *dir) {
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    cr_assert_geq(n, 0, "%s", dir);
+    char *snap = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&snap, &len);
+    for (int i = 0; i < n; i++) {
+        char *p = NULL;
+        cr_assert(asprintf(&p, "%s/%s", dir, names[i]->d_name) > 0);
+        unsigned char *bytes;
+        size_t size;
+        if (names[i]->d_type == DT_REG && strcmp(names[i]->d_name, ".lock") != 0 &&
+            burn_read_file(p, 1 << 28, &bytes, &size) == 0) {
+            fprintf(mem, "%s %zu\n", names[i]->d_name, size);
+            fwrite(bytes, 1, size, mem);
+            free(bytes);
+        }
+        free(p);
+        free(names[i]);
+    }
+    free(names);
+    fclose(mem);
+    return snap;
+}
+
+static void flip_header_byte(const char *dir, const char *name) {
+    char *p = NULL;
+    cr_assert(asprintf(&p, "%s/%s", dir, name) > 0);
+    FILE *f = fopen(p, "r+b");
+    cr_assert_not_null(f, "%s", p);
+    fseek(f, 8, SEEK_SET); /* the first byte of the JSON header: '{' */
+    fputc('#', f);
+    fclose(f);
+    free(p);
+}
+
+/* "step" of each metrics.jsonl row, in order; returns the count. */
+static int metrics_steps(const char *dir, long long *steps, int cap) {
+    char *path = NULL;
+    cr_assert(asprintf(&path, "%s/metrics.jsonl", dir) > 0);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[8192];
+    int n = 0;
+    while (n < cap && fgets(line, sizeof line, f))
+        cr_assert_eq(sscanf(line, "{\"step\": %lld", &steps[n++]), 1, "row: %s", line);
+    fclose(f);
+    free(path);
+    return n;
+}
+
+Test(train, resume_with_no_valid_checkpoint_refuses_and_touches_nothing, .timeout = 60) {
+    char *dir = tmpdir("train-allbad");
+    burn_config c;
+    tiny(&c, dir);
+    set(&c, "train.max_steps=16"); /* checkpoints 8 and 16 */
+    burn_train_result r;
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_NEW, &r), 0);
+    free(r.final_checkpoint);
+    flip_header_byte(dir, "ckpt-00000008.safetensors");
+    flip_header_byte(dir, "ckpt-00000016.safetensors");
+    char *before = dir_snapshot(dir);
+    set(&c, "train.max_steps=0");
+    cr_redirect_stderr();
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_RESUME, &r), 1);
+    cr_assert(strstr(burn_error(), "none of the 2 checkpoint(s)") &&
+                  strstr(burn_error(), "nothing was changed"), "%s", burn_error());
+    char *after = dir_snapshot(dir);
+    cr_assert_str_eq(after, before, "the refused resume changed the run directory");
+    free(before), free(after), free(dir);
+    burn_config_free(&c);
+}
+
+Test(train, a_used_run_dir_refuses_a_new_run_and_overwrite_replaces_it, .timeout = 60) {
+    char *dir = tmpdir("train-reuse"), *notes = NULL;
+    burn_config c;
+    tiny(&c, dir);
+    set(&c, "train.max_steps=16");
+    burn_train_result r;
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_NEW, &r), 0);
+    free(r.final_checkpoint);
+    cr_assert(asprintf(&notes, "%s/notes.txt", dir) > 0);
+    tu_write_text(notes, "the user's own file\n");
+    char *before = dir_snapshot(dir);
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_NEW, &r), 2);
+    cr_assert(strstr(burn_error(), "already holds a run") && strstr(burn_error(), "--overwrite") &&
+                  strstr(burn_error(), "--resume"), "%s", burn_error());
+    char *after = dir_snapshot(dir);
+    cr_assert_str_eq(after, before, "the refused run changed the run directory");
+    /* --overwrite: the old run's checkpoints and rows are gone, the user's file stays */
+    set(&c, "train.max_steps=8");
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_OVERWRITE, &r), 0);
+    char *old = NULL;
+    cr_assert(asprintf(&old, "%s/ckpt-00000016.safetensors", dir) > 0);
+    cr_assert_neq(access(old, F_OK), 0, "the old run's checkpoint survived --overwrite");
+    cr_assert_eq(access(notes, F_OK), 0, "--overwrite removed a file the run did not write");
+    char *latest = burn_ckpt_find_latest(dir, NULL);
+    cr_assert_str_eq(latest, r.final_checkpoint);
+    long long steps[8];
+    cr_assert_eq(metrics_steps(dir, steps, 8), 1, "only the new run's row");
+    cr_assert_eq(steps[0], 8);
+    free(before), free(after), free(old), free(latest), free(notes), free(r.final_checkpoint);
+    free(dir);
+    burn_config_free(&c);
+}
+
+Test(train, one_process_per_run_dir, .timeout = 60) {
+    char *dir = tmpdir("train-lock");
+    burn_config c;
+    tiny(&c, dir);
+    set(&c, "train.max_steps=2");
+    static const char *const outputs[] = BURN_RUN_TRAIN_OUTPUTS;
+    int code, held = burn_run_dir_claim(dir, BURN_RUN_NEW, outputs, &code);
+    cr_assert_geq(held, 0, "%s", burn_error());
+    burn_train_result r;
+    cr_redirect_stderr();
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_RESUME, &r), 1);
+    char pid[64];
+    snprintf(pid, sizeof pid, "in use by another process (pid %d)", (int)getpid());
+    cr_assert(strstr(burn_error(), pid), "%s", burn_error());
+    burn_run_dir_release(held);
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_RESUME, &r), 0, "%s", burn_error());
+    free(r.final_checkpoint), free(dir);
+    burn_config_free(&c);
+}
+
+Test(train, resume_logs_each_update_once, .timeout = 60) {
+    char *dir = tmpdir("train-rows"), *ck = NULL, *mp = NULL;
+    burn_config c;
+    tiny(&c, dir);
+    set(&c, "log.every=1");
+    set(&c, "train.ckpt_every=4");
+    set(&c, "train.max_steps=6");
+    burn_train_result r;
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_NEW, &r), 0);
+    free(r.final_checkpoint);
+    /* a crash after rows 5 and 6 were logged, before checkpoint 6, mid-way through row 7 */
+    cr_assert(asprintf(&ck, "%s/ckpt-00000006.safetensors", dir) > 0);
+    cr_assert_eq(unlink(ck), 0);
+    cr_assert(asprintf(&mp, "%s/metrics.jsonl", dir) > 0);
+    FILE *f = fopen(mp, "a");
+    fputs("{\"step\": 7, \"lo", f);
+    fclose(f);
+    set(&c, "train.max_steps=8");
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_RESUME, &r), 0);
+    long long steps[16];
+    int n = metrics_steps(dir, steps, 16);
+    cr_assert_eq(n, 8, "%d rows for 8 updates", n);
+    for (int i = 0; i < n; i++) cr_assert_eq(steps[i], i + 1, "row %d is update %lld", i, steps[i]);
+    free(ck), free(mp), free(r.final_checkpoint), free(dir);
     burn_config_free(&c);
 }

@@ -39,8 +39,9 @@ int burn_ckpt_save(const char *dir, const burn_params *ps, const float *adam_m,
                    int world_size, int keep, char **written_path);
 
 /* Path of the newest checkpoint in dir that opens and validates, or NULL (none). A newer
- * file that fails validation is reported with burn_warn and skipped. Caller frees. */
-char *burn_ckpt_find_latest(const char *dir);
+ * file that fails validation is reported with burn_warn and skipped. *n_files (when given):
+ * how many checkpoint files there are, valid or not. Caller frees. */
+char *burn_ckpt_find_latest(const char *dir, int *n_files);
 
 /* Restore params (strict: all tensors, same shapes) and, when adam_m/adam_v are given, the
  * moments, and fill st from the metadata. 0, or -1 with burn_error(). */

@@ -59,6 +59,16 @@ int burn_arg_choice(const burn_args *a, const char *name, const char *choices, c
     }
 int burn_args_config(const burn_args *a, burn_config *cfg);
 
+/* A training command's run-directory options (include/burn/run_dir.h), after BURN_CONFIG_OPTS */
+#define BURN_RUN_DIR_OPTS                                                                   \
+    {"--resume", NULL, "continue the run in run.dir from its newest valid checkpoint", 0},  \
+    {                                                                                       \
+        "--overwrite", NULL, "replace the run in run.dir (its metrics and checkpoints)", 0  \
+    }
+/* --resume / --overwrite / neither as a burn_run_mode (0-2); -1 after printing that both were
+ * given (a usage error). */
+int burn_args_run_mode(const burn_args *a);
+
 #ifdef __cplusplus
 }
 #endif

@@ -119,9 +119,11 @@ typedef struct burn_dist_layout {
 } burn_dist_layout;
 int burn_dist_ckpt_layout(const char *path, burn_dist_layout *out);
 
-/* Fault injection for the tests of fault handling: BURN_DIST_FAULT="kill|hang|exit:RANK:UPDATE"
- * makes rank RANK die by SIGKILL, sleep forever, or exit(3) when it reaches optimiser update
- * UPDATE. Called by the trainer at the start of every update; unset: nothing happens. */
+/* Fault injection for the tests of fault handling:
+ * BURN_DIST_FAULT="kill|hang|exit|term|int:RANK:UPDATE" makes rank RANK die by SIGKILL, sleep
+ * forever, exit(3), or receive SIGTERM / SIGINT (a preemption: include/burn/preempt.h) when it
+ * reaches optimiser update UPDATE. Called by the trainer at the start of every update; unset:
+ * nothing happens. */
 void burn_dist_fault_point(int64_t update);
 
 #ifdef __cplusplus

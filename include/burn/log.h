@@ -32,8 +32,10 @@ typedef struct burn_metrics {
     char *path;
 } burn_metrics;
 
-/* Open (append) path; returns 0, or -1 with burn_error() set. */
-int burn_metrics_open(burn_metrics *m, const char *path);
+/* Open path to append, first removing the rows whose step is past keep_through (a resumed run
+ * logs them again; INT64_MAX keeps all) and a last line torn by a crash. 0, or -1 with
+ * burn_error() set. */
+int burn_metrics_open(burn_metrics *m, const char *path, int64_t keep_through);
 void burn_metrics_close(burn_metrics *m);
 /* Write {"k": v, ...} as one line. Non-finite values are written as null (JSON has no NaN). */
 void burn_metrics_write(burn_metrics *m, const burn_metric *kv, int n);

@@ -38,6 +38,7 @@
 #include "burn/models.h"
 #include "burn/net.h"
 #include "burn/params.h"
+#include "burn/run_dir.h"
 #include "burn/train.h"
 
 #ifdef __cplusplus
@@ -111,7 +112,7 @@ double burn_byol_tau(double tau0, int64_t u, int64_t U);
  * Adam, metrics, checkpoints (kind "byol" / "moco"), resume, data parallelism. Stage 2
  * (model.stage = 2 + train.init_from = a stage-1 run of the same method) binarises the
  * weights and starts from that run's online networks. Exit code 0, 1 (runtime), 2 (config). */
-int burn_ssl_train(const burn_config *cfg, const burn_backend *be, int resume,
+int burn_ssl_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mode,
                    burn_train_result *result);
 
 #ifdef __cplusplus

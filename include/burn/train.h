@@ -8,6 +8,7 @@
 #include "burn/backend.h"
 #include "burn/collapse.h"
 #include "burn/config.h"
+#include "burn/run_dir.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,9 +22,10 @@ typedef struct burn_train_result {
     burn_head_stats head_stats[2]; /* teacher head, student head at the last logged update */
 } burn_train_result;
 
-/* Train one stage as configured. resume: continue from the newest checkpoint in run.dir.
+/* Train one stage as configured; mode: a new run, --resume (from the newest valid checkpoint
+ * in run.dir) or --overwrite (include/burn/run_dir.h).
  * Returns a process exit code: 0, 1 (runtime: data, numerical fault, I/O), 2 (config). */
-int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
+int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mode,
                burn_train_result *result);
 
 #ifdef __cplusplus

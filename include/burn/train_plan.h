@@ -15,6 +15,7 @@
 #include "burn/data.h"
 #include "burn/log.h"
 #include "burn/params.h"
+#include "burn/run_dir.h"
 #include "burn/train.h"
 
 #ifdef __cplusplus
@@ -23,6 +24,8 @@ extern "C" {
 
 typedef struct burn_train_plan {
     const char *prog, *dir;
+    burn_run_mode mode;    /* new, --resume or --overwrite */
+    int lock_fd;           /* rank 0: run.dir's lock (burn_run_dir_claim), -1 elsewhere */
     const burn_backend *be;
     int N, accum;          /* per-rank micro-batch, micro-batches per update */
     int sync_all_bn;       /* dist.sync_bn = all: models use burn_dist_sync_bn_backend(be) */
@@ -36,30 +39,34 @@ typedef struct burn_train_plan {
     burn_metrics metrics;  /* rank 0 */
 } burn_train_plan;
 
-/* Join the data-parallel job, create run.dir with its config.ini (rank 0), open the training
- * split and size the schedule. 0, or an exit code (1 runtime, 2 config) after printing why. */
+/* Join the data-parallel job, claim run.dir for mode (rank 0: include/burn/run_dir.h) and
+ * write its config.ini, open the training split and size the schedule. 0, or an exit code
+ * (1 runtime, 2 config) after printing why. */
 int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_backend *be,
-                         const char *prog);
+                         burn_run_mode mode, const char *prog);
 
-/* --resume: rank 0 loads the newest checkpoint of run.dir into ps and the Adam moments and
+/* mode = BURN_RUN_RESUME: rank 0 loads the newest checkpoint of run.dir into ps and the Adam moments and
  * maps its position onto this run's world size, batch and accumulation (st->step,
  * micro_step); then every rank gets rank 0's position, loss-scaler state, parameters and
  * moments. Without resume only the broadcast. 0, or -1 after printing why. */
-int burn_train_plan_resume(burn_train_plan *p, int resume, burn_params *ps, float *adam_m,
-                           float *adam_v, burn_ckpt_state *st);
+int burn_train_plan_resume(burn_train_plan *p, burn_params *ps, float *adam_m, float *adam_v,
+                           burn_ckpt_state *st);
 
-/* The loader at the position st, the metrics file (rank 0) and the device view buffers.
+/* The loader at the position st, the metrics file (rank 0) without rows past st, the stop
+ * signal handlers (until burn_train_plan_free) and the device view buffers.
  * 0, or -1 after printing why. */
 int burn_train_plan_start(burn_train_plan *p, const burn_ckpt_state *st);
 
 /* The next micro-batch's two views v[2] [N, 3, S, S] in backend memory. 0, or -1 printed. */
 int burn_train_plan_next(burn_train_plan *p, const float *v[2]);
 
-/* Rank 0 writes checkpoint st (keeping train.keep_ckpts) and makes it the result's final one.
- * 0, or -1 after printing why. Other ranks: 0, nothing written. */
-int burn_train_plan_checkpoint(burn_train_plan *p, const burn_config *cfg, const burn_params *ps,
-                               const float *adam_m, const float *adam_v,
-                               const burn_ckpt_state *st, burn_train_result *result);
+/* After update st->step: rank 0 writes a checkpoint (keeping train.keep_ckpts, the result's
+ * final one) when one is due (the last update, every train.ckpt_every) or when a stop signal
+ * reached any rank (include/burn/preempt.h). 0 to go on; -1 after printing why the
+ * checkpoint failed; 128 + signal after printing where the run stopped (the exit code). */
+int burn_train_plan_after_update(burn_train_plan *p, const burn_config *cfg,
+                                 const burn_params *ps, const float *adam_m, const float *adam_v,
+                                 const burn_ckpt_state *st, burn_train_result *result);
 
 /* After the loop: every rank gets rank 0's final checkpoint path (the pipeline's stage 2 reads
  * it), and skipped images are reported. */

@@ -20,10 +20,13 @@
 #include "burn/cli.h"
 #include "burn/commands.h"
 #include "burn/data.h"
+#include "burn/dist.h"
 #include "burn/fileio.h"
 #include "burn/log.h"
 #include "burn/moco.h"
 #include "burn/optim.h"
+#include "burn/preempt.h"
+#include "burn/run_dir.h"
 
 #define PROG "burn_gpu pretrain-teacher"
 
@@ -51,7 +54,7 @@ static int file_exists(const char *path) {
 }
 
 /* The training loop; returns the exit code. */
-static int pretrain(const burn_config *cfg, const burn_backend *be, int resume) {
+static int pretrain(const burn_config *cfg, const burn_backend *be, burn_run_mode mode) {
     const char *dir = cfg->run_dir;
     int N = (int)cfg->moco_batch_size, rc = BURN_EXIT_RUNTIME;
     burn_moco_config mc;
@@ -67,8 +70,12 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, int resume) 
     burn_metrics metrics = {0};
     burn_moco m = {0};
     float *dv[2] = {NULL, NULL};
-    if (burn_mkdirs(dir) != 0 || burn_config_save(cfg, cfg_path) != 0) {
+    static const char *const outputs[] = {"metrics.jsonl", "moco-checkpoint.safetensors",
+                                          "teacher.safetensors", NULL};
+    int lock = burn_run_dir_claim(dir, mode, outputs, &rc);
+    if (lock < 0 || burn_config_save(cfg, cfg_path) != 0) {
         fprintf(stderr, "%s: %s\n", PROG, burn_error());
+        if (lock >= 0) rc = BURN_EXIT_RUNTIME;
         goto done;
     }
     src = burn_source_from_config(cfg, "train");
@@ -97,7 +104,7 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, int resume) 
         rc = BURN_EXIT_USAGE;
         goto done;
     }
-    if (resume) {
+    if (mode == BURN_RUN_RESUME) {
         if (!file_exists(ckpt)) {
             burn_log("--resume: no checkpoint %s, starting from the beginning", ckpt);
         } else if (burn_moco_load(&m, ckpt) != 0) {
@@ -123,7 +130,8 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, int resume) 
         rc = BURN_EXIT_USAGE;
         goto done;
     }
-    if (burn_metrics_open(&metrics, mpath) != 0) {
+    burn_preempt_install();
+    if (burn_metrics_open(&metrics, mpath, m.step) != 0) {
         fprintf(stderr, "%s: %s\n", PROG, burn_error());
         goto done;
     }
@@ -140,6 +148,7 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, int resume) 
     int acc_n = 0;
     int64_t first = m.step;
     while (m.step < stop) {
+        burn_dist_fault_point(m.step);
         const burn_batch *b;
         if (burn_loader_next(loader, &b) != 0) {
             fprintf(stderr, "%s: %s\n", PROG, burn_error());
@@ -182,13 +191,20 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, int resume) 
             acc_loss = acc_pos = 0;
             acc_n = 0;
         }
-        int epoch_end = m.step % spe == 0;
-        if (m.step == stop ||
+        int epoch_end = m.step % spe == 0, sig = burn_preempt_pending();
+        if (m.step == stop || sig ||
             (epoch_end && cfg->moco_ckpt_every > 0 && (m.step / spe) % cfg->moco_ckpt_every == 0)) {
             if (burn_moco_save(&m, ckpt, ctext) != 0) {
                 fprintf(stderr, "%s: checkpoint failed: %s\n", PROG, burn_error());
                 goto done;
             }
+        }
+        if (sig && m.step < stop) {
+            fprintf(stderr, "%s: %s: stopped after step %lld of %lld, checkpoint %s; the same "
+                            "command with --resume continues\n",
+                    PROG, strsignal(sig), (long long)m.step, (long long)stop, ckpt);
+            rc = 128 + sig;
+            goto done;
         }
     }
     if (burn_moco_export_teacher(&m, teacher) != 0) {
@@ -204,6 +220,8 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, int resume) 
              cfg->teacher_width, cfg->teacher_small_input ? "true" : "false");
     rc = BURN_EXIT_OK;
 done:
+    burn_preempt_uninstall();
+    burn_run_dir_release(lock);
     burn_metrics_close(&metrics);
     if (loader) burn_loader_free(loader);
     if (src) burn_source_free(src);
@@ -217,11 +235,11 @@ done:
 int cmd_pretrain_teacher(int argc, char **argv) {
     static const burn_opt opts[] = {
         BURN_CONFIG_OPTS,
-        {"--resume", NULL, "continue from <run.dir>/moco-checkpoint.safetensors if it exists", 0},
+        BURN_RUN_DIR_OPTS,
         {NULL, NULL, NULL, 0},
     };
     burn_args a;
-    int rc = burn_args_parse(&a, PROG, "--config FILE [--set SECTION.KEY=VALUE] [--resume]",
+    int rc = burn_args_parse(&a, PROG, "--config FILE [--set SECTION.KEY=VALUE] [--resume | --overwrite]",
                              "Pretrain the FP teacher backbone with MoCo v2 (METHOD.md §8): "
                              "[teacher] architecture, [data]/[augment] two views per image, "
                              "[moco] hyper-parameters; writes <run.dir>/teacher.safetensors "
@@ -244,7 +262,8 @@ int cmd_pretrain_teacher(int argc, char **argv) {
         fprintf(stderr, "%s: %s\n", PROG, burn_error());
         rc = BURN_EXIT_USAGE;
     } else {
-        rc = pretrain(&cfg, be, burn_arg_flag(&a, "--resume"));
+        int mode = burn_args_run_mode(&a);
+        rc = mode < 0 ? BURN_EXIT_USAGE : pretrain(&cfg, be, (burn_run_mode)mode);
     }
     burn_config_free(&cfg);
     burn_args_free(&a);

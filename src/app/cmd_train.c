@@ -19,31 +19,37 @@ static const burn_backend *pick_backend(const burn_config *cfg, const char *prog
 }
 
 /* train.method: BURN (src/train/train.c) or a baseline on the binary student (src/train/train_ssl.c) */
-static int train_method(const burn_config *cfg, const burn_backend *be, int resume,
+static int train_method(const burn_config *cfg, const burn_backend *be, burn_run_mode mode,
                         burn_train_result *res) {
-    return strcmp(cfg->train_method, "burn") == 0 ? burn_train(cfg, be, resume, res)
-                                                  : burn_ssl_train(cfg, be, resume, res);
+    return strcmp(cfg->train_method, "burn") == 0 ? burn_train(cfg, be, mode, res)
+                                                  : burn_ssl_train(cfg, be, mode, res);
 }
 
 int cmd_train(int argc, char **argv) {
     static const burn_opt opts[] = {
         BURN_CONFIG_OPTS,
-        {"--resume", NULL, "continue from the newest complete checkpoint in run.dir", 0},
+        BURN_RUN_DIR_OPTS,
         {NULL, NULL, NULL, 0},
     };
     burn_args a;
-    int rc = burn_args_parse(&a, "burn_gpu train", "--config FILE [--set K=V ...] [--resume]",
+    int rc = burn_args_parse(&a, "burn_gpu train",
+                             "--config FILE [--set K=V ...] [--resume | --overwrite]",
                              "Train one BURN stage (METHOD.md §4-6): the binary student and both "
                              "heads against the frozen teacher (train.method = byol|moco: that "
                              "baseline on the student instead). Progress on stdout, metrics in "
                              "run.dir/metrics.jsonl, checkpoints in run.dir.",
                              opts, 0, argc, argv);
     if (rc) return rc;
+    int mode = burn_args_run_mode(&a);
+    if (mode < 0) {
+        burn_args_free(&a);
+        return BURN_EXIT_USAGE;
+    }
     burn_config cfg;
     if ((rc = burn_args_config(&a, &cfg)) == 0) {
         const burn_backend *be = pick_backend(&cfg, "burn_gpu train");
         burn_train_result res;
-        rc = be ? train_method(&cfg, be, burn_arg_flag(&a, "--resume"), &res) : 1;
+        rc = be ? train_method(&cfg, be, (burn_run_mode)mode, &res) : 1;
         if (be) free(res.final_checkpoint);
     }
     burn_config_free(&cfg);
@@ -58,10 +64,12 @@ int cmd_pipeline(int argc, char **argv) {
                              "1's final checkpoint (train.method may be byol|moco too)", 0},
         {"--set", "SECTION.KEY=VALUE", "override a key in both stages (repeatable)", 1},
         {"--device", "auto|cpu|cuda", "backend (overrides run.device)", 0},
+        {"--overwrite", NULL, "replace the runs in both stages' run.dir", 0},
         {NULL, NULL, NULL, 0},
     };
     burn_args a;
-    int rc = burn_args_parse(&a, "burn_gpu pipeline", "--stage1 FILE --stage2 FILE [--set K=V ...]",
+    int rc = burn_args_parse(&a, "burn_gpu pipeline",
+                             "--stage1 FILE --stage2 FILE [--set K=V ...] [--overwrite]",
                              "Run BURN stage 1, then stage 2 initialised from stage 1's "
                              "student, student head and teacher head (METHOD.md §5).",
                              opts, 0, argc, argv);
@@ -106,13 +114,14 @@ int cmd_pipeline(int argc, char **argv) {
     const burn_backend *be = rc == 0 ? pick_backend(&cfg[0], "burn_gpu pipeline") : NULL;
     if (rc == 0 && !be) rc = 1;
     burn_train_result res = {0};
-    if (rc == 0) rc = train_method(&cfg[0], be, 0, &res);
+    burn_run_mode mode = burn_arg_flag(&a, "--overwrite") ? BURN_RUN_OVERWRITE : BURN_RUN_NEW;
+    if (rc == 0) rc = train_method(&cfg[0], be, mode, &res);
     if (rc == 0) {
         free(cfg[1].train_init_from);
         cfg[1].train_init_from = burn_xstrdup(res.final_checkpoint);
         free(res.final_checkpoint);
         res.final_checkpoint = NULL;
-        rc = train_method(&cfg[1], be, 0, &res);
+        rc = train_method(&cfg[1], be, mode, &res);
     }
     free(res.final_checkpoint);
     for (int s = 0; s < loaded; s++) burn_config_free(&cfg[s]);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "burn/check.h"
+#include "burn/run_dir.h"
 
 void burn_args_help(const char *prog, const char *usage, const char *summary,
                     const burn_opt *opts) {
@@ -143,6 +144,16 @@ int burn_arg_choice(const burn_args *a, const char *name, const char *choices, c
     }
     fprintf(stderr, "%s: %s: '%s' is not one of %s\n", a->prog, name, v, choices);
     return BURN_EXIT_USAGE;
+}
+
+int burn_args_run_mode(const burn_args *a) {
+    int resume = burn_arg_flag(a, "--resume"), overwrite = burn_arg_flag(a, "--overwrite");
+    if (resume && overwrite) {
+        fprintf(stderr, "%s: --resume continues the run in run.dir and --overwrite replaces it: "
+                        "give one\n", a->prog);
+        return -1;
+    }
+    return resume ? BURN_RUN_RESUME : overwrite ? BURN_RUN_OVERWRITE : BURN_RUN_NEW;
 }
 
 int burn_args_config(const burn_args *a, burn_config *cfg) {

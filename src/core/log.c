@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "burn/check.h"
+#include "burn/fileio.h"
 
 int burn_log_quiet = 0;
 int burn_world_size = 1;
@@ -57,7 +59,37 @@ void burn_format_duration(double s, char *buf, size_t len) {
         snprintf(buf, len, "%lds", t);
 }
 
-int burn_metrics_open(burn_metrics *m, const char *path) {
+/* Rewrite path without the rows past keep_through (a resumed run writes them again) and
+ * without a last line torn by a crash. */
+static int drop_rows_after(const char *path, int64_t keep_through) {
+    unsigned char *text = NULL;
+    size_t size = 0;
+    if (access(path, F_OK) != 0) return 0;
+    if (burn_read_file(path, (size_t)1 << 32, &text, &size) != 0) return -1;
+    char *out = burn_xmalloc(size + 1);
+    size_t used = 0;
+    int dropped = 0;
+    for (size_t i = 0; i < size;) {
+        const char *line = (const char *)text + i, *nl = memchr(line, '\n', size - i);
+        size_t len = nl ? (size_t)(nl - line) + 1 : size - i;
+        long long step;
+        int past = sscanf(line, "{\"step\": %lld", &step) == 1 && step > keep_through;
+        if (nl && !past) {
+            memcpy(out + used, line, len);
+            used += len;
+        } else {
+            dropped++;
+        }
+        i += len;
+    }
+    int rc = dropped ? burn_write_file_atomic(path, out, used) : 0;
+    free(out);
+    free(text);
+    return rc;
+}
+
+int burn_metrics_open(burn_metrics *m, const char *path, int64_t keep_through) {
+    if (drop_rows_after(path, keep_through) != 0) return -1;
     m->f = fopen(path, "a");
     if (!m->f) {
         burn_error_set("%s: cannot open metrics file: %s", path, strerror(errno));

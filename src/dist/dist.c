@@ -381,7 +381,7 @@ void burn_dist_fault_point(int64_t update) {
         parsed = 1;
         const char *s = getenv("BURN_DIST_FAULT");
         if (s && sscanf(s, "%7[a-z]:%d:%lld", kind, &rank, &at) != 3) {
-            burn_warn("BURN_DIST_FAULT='%s' is not kill|hang|exit:RANK:UPDATE: ignored", s);
+            burn_warn("BURN_DIST_FAULT='%s' is not kill|hang|exit|term|int:RANK:UPDATE: ignored", s);
             rank = -1;
         }
     }
@@ -389,8 +389,12 @@ void burn_dist_fault_point(int64_t update) {
     fprintf(stderr, "burn[rank %d]: BURN_DIST_FAULT: %s at update %lld\n", burn_rank, kind, at);
     fflush(stderr);
     if (strcmp(kind, "kill") == 0) raise(SIGKILL);
+    if (strcmp(kind, "term") == 0 || strcmp(kind, "int") == 0) { /* a preemption: go on */
+        raise(kind[0] == 't' ? SIGTERM : SIGINT);
+        return;
+    }
     if (strcmp(kind, "exit") == 0) exit(3);
     if (strcmp(kind, "hang") == 0)
         for (;;) pause();
-    burn_warn("BURN_DIST_FAULT kind '%s' unknown (kill|hang|exit): ignored", kind);
+    burn_warn("BURN_DIST_FAULT kind '%s' unknown (kill|hang|exit|term|int): ignored", kind);
 }

@@ -201,10 +201,11 @@ static void remove_stale_temporaries(const char *dir) {
     closedir(d);
 }
 
-char *burn_ckpt_find_latest(const char *dir) {
+char *burn_ckpt_find_latest(const char *dir, int *n_files) {
     remove_stale_temporaries(dir);
     int64_t *steps;
     int n = list_ckpts(dir, &steps);
+    if (n_files) *n_files = n;
     char *found = NULL;
     for (int i = n - 1; i >= 0 && !found; i--) {
         char *p = ckpt_path(dir, steps[i]);
@@ -268,7 +269,7 @@ int burn_ckpt_init_from(const char *path_or_dir, burn_params *ps, const char *co
     struct stat sb;
     char *path = NULL;
     if (stat(path_or_dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        path = burn_ckpt_find_latest(path_or_dir);
+        path = burn_ckpt_find_latest(path_or_dir, NULL);
         if (!path) {
             burn_error_set("train.init_from: no checkpoint in %s", path_or_dir);
             return -1;

@@ -277,7 +277,7 @@ static int check_classes(const burn_source *train, const burn_source *val) {
 
 /* Is there a checkpoint in dir already? (the newest would shadow this run's for eval knn) */
 static int has_checkpoints(const char *dir) {
-    char *latest = burn_ckpt_find_latest(dir);
+    char *latest = burn_ckpt_find_latest(dir, NULL);
     int found = latest != NULL;
     free(latest);
     return found;
@@ -357,7 +357,7 @@ int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_fin
     lo.aug.jitter_p = lo.aug.gray_p = lo.aug.blur_p = lo.aug.solarize_p = 0.0f;
     if (!(loader = burn_loader_create(src, &lo))) goto done;
     char *mpath = NULL;
-    if (asprintf(&mpath, "%s/metrics.jsonl", dir) < 0 || burn_metrics_open(&metrics, mpath)) {
+    if (asprintf(&mpath, "%s/metrics.jsonl", dir) < 0 || burn_metrics_open(&metrics, mpath, INT64_MAX)) {
         free(mpath);
         goto done;
     }

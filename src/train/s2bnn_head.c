@@ -43,7 +43,7 @@ int burn_model_init_teacher_head(burn_model *m, const char *path) {
     struct stat sb;
     char *file = NULL;
     if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        file = burn_ckpt_find_latest(path);
+        file = burn_ckpt_find_latest(path, NULL);
         if (!file) {
             burn_error_set("teacher.head_init: no checkpoint in directory %s", path);
             return -1;

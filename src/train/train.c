@@ -65,7 +65,7 @@ static int write_summary(const char *dir, const burn_config *cfg, const burn_tra
     return rc;
 }
 
-int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
+int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mode,
                burn_train_result *result) {
     memset(result, 0, sizeof *result);
     const char *dir = cfg->run_dir;
@@ -76,7 +76,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
         return 2;
     }
     burn_train_plan plan;
-    if ((rc = burn_train_plan_init(&plan, cfg, be, "burn_gpu train")) != 0) {
+    if ((rc = burn_train_plan_init(&plan, cfg, be, mode, "burn_gpu train")) != 0) {
         burn_train_plan_free(&plan);
         return rc;
     }
@@ -106,14 +106,14 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
     }
     static const char *const handoff[] = {"student.", "student_head.", "teacher_head.", NULL};
     /* rank 0 reads, the broadcast of burn_train_plan_resume hands the weights out */
-    if (*cfg->train_init_from && !resume && burn_rank == 0 &&
+    if (*cfg->train_init_from && mode != BURN_RUN_RESUME && burn_rank == 0 &&
         burn_ckpt_init_from(cfg->train_init_from, &m.params, handoff) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         rc = 2;
         goto done;
     }
     /* S2-BNN baseline: a pretrained teacher head (after init_from: the explicit head wins) */
-    if (*cfg->teacher_head_init && !resume && burn_rank == 0 &&
+    if (*cfg->teacher_head_init && mode != BURN_RUN_RESUME && burn_rank == 0 &&
         burn_model_init_teacher_head(&m, cfg->teacher_head_init) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         rc = 2;
@@ -135,7 +135,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
                           cfg->train_loss_scale_growth_interval);
     if (scaler.enabled)
         bn_backup = be->alloc((size_t)(m.params.total - T + 1) * sizeof(float));
-    if (burn_train_plan_resume(&plan, resume, &m.params, adam_m, adam_v, &st) != 0 ||
+    if (burn_train_plan_resume(&plan, &m.params, adam_m, adam_v, &st) != 0 ||
         burn_train_plan_start(&plan, &st) != 0)
         goto done;
     if (scaler.enabled && st.loss_scale > 0) { /* a resumed FP16 run's scaler goes on */
@@ -346,10 +346,12 @@ int burn_train(const burn_config *cfg, const burn_backend *be, int resume,
             acc_loss = acc_kl = acc_fs = 0;
             acc_n = win_updates = 0;
         }
-        int ckpt_now = st.step == stop || (cfg->train_ckpt_every > 0 && st.step % cfg->train_ckpt_every == 0);
-        if (ckpt_now &&
-            burn_train_plan_checkpoint(&plan, cfg, &m.params, adam_m, adam_v, &st, result) != 0)
+        int after = burn_train_plan_after_update(&plan, cfg, &m.params, adam_m, adam_v, &st,
+                                                 result);
+        if (after != 0) {
+            if (after > 0) rc = after;
             goto done;
+        }
     }
     burn_train_plan_finish(&plan, result);
     result->steps = st.step;

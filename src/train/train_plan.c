@@ -10,6 +10,8 @@
 #include "burn/check.h"
 #include "burn/dist.h"
 #include "burn/fileio.h"
+#include "burn/preempt.h"
+#include "burn/run_dir.h"
 
 static int fail(const burn_train_plan *p, int code) {
     fprintf(stderr, "%s: %s\n", p->prog, burn_error());
@@ -17,9 +19,11 @@ static int fail(const burn_train_plan *p, int code) {
 }
 
 int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_backend *be,
-                         const char *prog) {
+                         burn_run_mode mode, const char *prog) {
     memset(p, 0, sizeof *p);
     p->prog = prog;
+    p->mode = mode;
+    p->lock_fd = -1;
     p->dir = cfg->run_dir;
     p->be = be;
     p->N = (int)cfg->train_batch_size;
@@ -27,8 +31,12 @@ int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_
     burn_dist_opts dopts;
     burn_dist_opts_from_config(&dopts, cfg);
     p->sync_all_bn = dopts.sync_all_bn;
-    if (burn_dist_attach(be, &dopts) != 0 || (burn_rank == 0 && burn_mkdirs(p->dir) != 0))
-        return fail(p, 1);
+    if (burn_dist_attach(be, &dopts) != 0) return fail(p, 1);
+    /* rank 0 writes: it alone claims run.dir, before it touches anything there */
+    static const char *const outputs[] = BURN_RUN_TRAIN_OUTPUTS;
+    int code = 0;
+    if (burn_rank == 0 && (p->lock_fd = burn_run_dir_claim(p->dir, mode, outputs, &code)) < 0)
+        return fail(p, code);
     char *path = NULL;
     if (burn_rank == 0 &&
         (asprintf(&path, "%s/config.ini", p->dir) < 0 || burn_config_save(cfg, path) != 0)) {
@@ -73,8 +81,8 @@ int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_
 /* Rank 0: load the newest checkpoint and map its position onto this run's layout. */
 static int load_latest(burn_train_plan *p, burn_params *ps, float *adam_m, float *adam_v,
                        burn_ckpt_state *st) {
-    char *latest = burn_ckpt_find_latest(p->dir);
-    if (!latest) {
+    char *latest = burn_ckpt_find_latest(p->dir, NULL);
+    if (!latest) { /* none at all: burn_run_dir_claim refused invalid ones */
         burn_log("--resume: no checkpoint in %s, starting from the beginning", p->dir);
         return 0;
     }
@@ -114,9 +122,9 @@ static int load_latest(burn_train_plan *p, burn_params *ps, float *adam_m, float
     return 0;
 }
 
-int burn_train_plan_resume(burn_train_plan *p, int resume, burn_params *ps, float *adam_m,
-                           float *adam_v, burn_ckpt_state *st) {
-    if (resume && burn_rank == 0 && load_latest(p, ps, adam_m, adam_v, st) != 0) return -1;
+int burn_train_plan_resume(burn_train_plan *p, burn_params *ps, float *adam_m, float *adam_v,
+                           burn_ckpt_state *st) {
+    if (p->mode == BURN_RUN_RESUME && burn_rank == 0 && load_latest(p, ps, adam_m, adam_v, st) != 0) return -1;
     if (burn_world_size > 1) { /* rank 0's start state to everyone (numbers only: kind is a
                                 * pointer of this process) */
         int64_t pos[4] = {st->step, st->micro_step, st->loss_scale_good, st->skipped};
@@ -141,11 +149,12 @@ int burn_train_plan_start(burn_train_plan *p, const burn_ckpt_state *st) {
     if (!p->loader) return fail(p, -1);
     char *mpath = NULL;
     if (burn_rank == 0 && (asprintf(&mpath, "%s/metrics.jsonl", p->dir) < 0 ||
-                           burn_metrics_open(&p->metrics, mpath))) {
+                           burn_metrics_open(&p->metrics, mpath, st->step))) {
         free(mpath);
         return fail(p, -1);
     }
     free(mpath);
+    burn_preempt_install();
     if (p->be->is_device) {
         size_t bytes = (size_t)p->N * 3 * p->lo.size * p->lo.size * sizeof(float);
         p->dv[0] = p->be->alloc(bytes);
@@ -167,9 +176,9 @@ int burn_train_plan_next(burn_train_plan *p, const float *v[2]) {
     return 0;
 }
 
-int burn_train_plan_checkpoint(burn_train_plan *p, const burn_config *cfg, const burn_params *ps,
-                               const float *adam_m, const float *adam_v,
-                               const burn_ckpt_state *st, burn_train_result *result) {
+static int write_checkpoint(burn_train_plan *p, const burn_config *cfg, const burn_params *ps,
+                            const float *adam_m, const float *adam_v, const burn_ckpt_state *st,
+                            burn_train_result *result) {
     if (burn_rank != 0) return 0;
     char *written = NULL;
     if (burn_ckpt_save(p->dir, ps, adam_m, adam_v, st, cfg, burn_world_size,
@@ -180,6 +189,21 @@ int burn_train_plan_checkpoint(burn_train_plan *p, const burn_config *cfg, const
     free(result->final_checkpoint);
     result->final_checkpoint = written;
     return 0;
+}
+
+int burn_train_plan_after_update(burn_train_plan *p, const burn_config *cfg,
+                                 const burn_params *ps, const float *adam_m, const float *adam_v,
+                                 const burn_ckpt_state *st, burn_train_result *result) {
+    int due = st->step == p->stop ||
+              (cfg->train_ckpt_every > 0 && st->step % cfg->train_ckpt_every == 0);
+    int sig = burn_preempt_pending();
+    if ((due || sig) && write_checkpoint(p, cfg, ps, adam_m, adam_v, st, result) != 0) return -1;
+    if (!sig || st->step == p->stop) return 0; /* the run is complete anyway */
+    if (burn_rank == 0)
+        fprintf(stderr, "%s: %s: stopped after update %lld of %lld, checkpoint %s; the same "
+                        "command with --resume continues\n", p->prog, strsignal(sig),
+                (long long)st->step, (long long)p->stop, result->final_checkpoint);
+    return 128 + sig;
 }
 
 void burn_train_plan_finish(burn_train_plan *p, burn_train_result *result) {
@@ -203,7 +227,10 @@ void burn_train_plan_free(burn_train_plan *p) {
     if (p->src) burn_source_free(p->src);
     for (int i = 0; i < 2; i++)
         if (p->dv[i]) p->be->free(p->dv[i]);
+    burn_preempt_uninstall();
+    burn_run_dir_release(p->lock_fd);
     memset(p, 0, sizeof *p);
+    p->lock_fd = -1;
 }
 
 double burn_backend_norm(const burn_backend *be, const float *x, int64_t n, float *scratch) {

@@ -19,7 +19,7 @@
 #include "burn/ssl.h"
 #include "burn/train_plan.h"
 
-int burn_ssl_train(const burn_config *cfg, const burn_backend *be, int resume,
+int burn_ssl_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mode,
                    burn_train_result *result) {
     memset(result, 0, sizeof *result);
     const char *dir = cfg->run_dir, *prog = "burn_gpu train";
@@ -35,7 +35,7 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, int resume,
         return 2;
     }
     burn_train_plan plan;
-    int rc = burn_train_plan_init(&plan, cfg, be, prog);
+    int rc = burn_train_plan_init(&plan, cfg, be, mode, prog);
     if (rc != 0) {
         burn_train_plan_free(&plan);
         return rc;
@@ -63,7 +63,7 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, int resume,
     /* stage 2 (or any warm start): the online networks of a run of the same method */
     static const char *const handoff_byol[] = {"student.", "projector.", "predictor.", NULL};
     static const char *const handoff_moco[] = {"student.", "projector.", NULL};
-    if (*cfg->train_init_from && !resume && burn_rank == 0) {
+    if (*cfg->train_init_from && mode != BURN_RUN_RESUME && burn_rank == 0) {
         if (burn_ckpt_init_from(cfg->train_init_from, &m.params,
                                 method == BURN_SSL_BYOL ? handoff_byol : handoff_moco) != 0) {
             fprintf(stderr, "%s: %s (train.init_from must be a %s run)\n", prog, burn_error(),
@@ -83,7 +83,7 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, int resume,
     be->fill(adam_v, 0.0f, T);
     scratch = be->alloc(sizeof(float));
     burn_ckpt_state st = {.stage = (int)cfg->model_stage, .kind = kind};
-    if (burn_train_plan_resume(&plan, resume, &m.params, adam_m, adam_v, &st) != 0 ||
+    if (burn_train_plan_resume(&plan, &m.params, adam_m, adam_v, &st) != 0 ||
         burn_train_plan_start(&plan, &st) != 0)
         goto done;
     if (method == BURN_SSL_MOCO) m.queue_ptr = (st.micro_step * N) % m.K;
@@ -172,10 +172,12 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, int resume,
             acc_loss = acc_cos = 0;
             acc_n = 0;
         }
-        int ckpt_now = st.step == stop || (cfg->train_ckpt_every > 0 && st.step % cfg->train_ckpt_every == 0);
-        if (ckpt_now &&
-            burn_train_plan_checkpoint(&plan, cfg, &m.params, adam_m, adam_v, &st, result) != 0)
+        int after = burn_train_plan_after_update(&plan, cfg, &m.params, adam_m, adam_v, &st,
+                                                 result);
+        if (after != 0) {
+            if (after > 0) rc = after;
             goto done;
+        }
     }
     burn_train_plan_finish(&plan, result);
     result->steps = st.step;
