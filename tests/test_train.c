@@ -203,11 +203,22 @@ Test(train, stage2_starts_from_stage1_student_and_both_heads, .timeout = 120) {
         cr_assert(memcmp(t->data, m.params.data + m.params.p[i].offset, m.params.p[i].numel * 4) == 0,
                   "%s not carried over", m.params.p[i].name);
     }
-    burn_st_close(&f);
     burn_model_free(&m);
+    /* --resume with nothing to resume yet (a preemptible job always passes it) is a new run:
+     * train.init_from applies (lr 0: the weights stay stage 1's) */
     set(&c2, "train.max_steps=2");
-    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), 0, &r2), 0);
+    set(&c2, "train.lr=0");
+    cr_assert_eq(burn_train(&c2, burn_cpu_backend(), BURN_RUN_RESUME, &r2), 0);
     cr_assert_eq(r2.steps, 2);
+    burn_st_file g;
+    cr_assert_eq(burn_st_open(&g, r2.final_checkpoint), 0);
+    const burn_st_tensor *w1 = burn_st_find(&f, "student.stem.conv.weight");
+    const burn_st_tensor *w2 = burn_st_find(&g, "student.stem.conv.weight");
+    cr_assert(w1 && w2 && memcmp(w1->data, w2->data, w1->end - w1->begin) == 0,
+              "--resume into an empty run.dir skipped train.init_from");
+    burn_st_close(&g);
+    burn_st_close(&f);
+    set(&c2, "train.lr=0.002");
     /* a stage-1 checkpoint of another width is refused */
     set(&c2, "model.width=0.125");
     cr_assert_eq(burn_train(&c2, burn_cpu_backend(), BURN_RUN_OVERWRITE, &r2), 2);
@@ -542,6 +553,14 @@ Test(train, resume_logs_each_update_once, .timeout = 60) {
     int n = metrics_steps(dir, steps, 16);
     cr_assert_eq(n, 8, "%d rows for 8 updates", n);
     for (int i = 0; i < n; i++) cr_assert_eq(steps[i], i + 1, "row %d is update %lld", i, steps[i]);
+    /* --resume of a complete run: nothing trained, nothing rewritten, its final checkpoint */
+    free(r.final_checkpoint);
+    char *before = dir_snapshot(dir);
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_RESUME, &r), 0);
+    char *after = dir_snapshot(dir);
+    cr_assert_str_eq(after, before, "resuming a complete run changed it");
+    cr_assert(r.final_checkpoint && strstr(r.final_checkpoint, "ckpt-00000008.safetensors"));
+    free(before), free(after);
     free(ck), free(mp), free(r.final_checkpoint), free(dir);
     burn_config_free(&c);
 }

@@ -4,7 +4,8 @@
 # (configs/demo/) against the demo's MoCo v2 teacher for the same number of updates, then is
 # evaluated by weighted k-NN and by linear evaluation (configs/fmnist/linear.ini). Results:
 # runs/ablations/<variant>/{knn,linear}.json and runs/ablations/report.md (burn_gpu report).
-# A variant whose evaluation files exist is not run again, so the script resumes.
+# A variant whose evaluation files exist is not run again, and an interrupted one continues
+# from its checkpoints (train --resume), so the script resumes.
 #   tools/ablations.sh [VARIANT ...]      (default: all; needs `make demo` first for the teacher)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +21,8 @@ mkdir -p "$out"
 two_stage_from() {
     local cfg=$1 dir=$2; shift 2
     [ -f "$dir/stage2/done" ] && return 0
-    $burn train --config $cfg --set run.dir=$dir/stage1 "$@"
-    $burn train --config $cfg --set run.dir=$dir/stage2 --set model.stage=2 \
+    $burn train --resume --config $cfg --set run.dir=$dir/stage1 "$@"
+    $burn train --resume --config $cfg --set run.dir=$dir/stage2 --set model.stage=2 \
         --set train.init_from=$dir/stage1 "$@"
     touch "$dir/stage2/done"
 }
@@ -30,7 +31,7 @@ two_stage() { two_stage_from $s1 "$@"; }
 one_stage() {
     local dir=$1; shift
     [ -f "$dir/stage2/done" ] && return 0
-    $burn train --config $s2 --set run.dir=$dir/stage2 --set train.init_from= \
+    $burn train --resume --config $s2 --set run.dir=$dir/stage2 --set train.init_from= \
         --set train.epochs=6 "$@"
     touch "$dir/stage2/done"
 }

@@ -24,7 +24,8 @@ extern "C" {
 
 typedef struct burn_train_plan {
     const char *prog, *dir;
-    burn_run_mode mode;    /* new, --resume or --overwrite */
+    burn_run_mode mode;    /* new, --resume or --overwrite; rank 0: --resume with no
+                            * checkpoint yet is a new run (train.init_from applies) */
     int lock_fd;           /* rank 0: run.dir's lock (burn_run_dir_claim), -1 elsewhere */
     const burn_backend *be;
     int N, accum;          /* per-rank micro-batch, micro-batches per update */
@@ -37,6 +38,7 @@ typedef struct burn_train_plan {
     burn_loader *loader;   /* burn_train_plan_start */
     float *dv[2];          /* device copies of the two views */
     burn_metrics metrics;  /* rank 0 */
+    char *resumed_from;    /* rank 0: the checkpoint --resume loaded, or NULL */
 } burn_train_plan;
 
 /* Join the data-parallel job, claim run.dir for mode (rank 0: include/burn/run_dir.h) and
@@ -69,7 +71,8 @@ int burn_train_plan_after_update(burn_train_plan *p, const burn_config *cfg,
                                  const burn_ckpt_state *st, burn_train_result *result);
 
 /* After the loop: every rank gets rank 0's final checkpoint path (the pipeline's stage 2 reads
- * it), and skipped images are reported. */
+ * it; a resumed run that was complete already: the checkpoint it resumed from), and skipped
+ * images are reported. */
 void burn_train_plan_finish(burn_train_plan *p, burn_train_result *result);
 
 void burn_train_plan_free(burn_train_plan *p);

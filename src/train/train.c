@@ -106,14 +106,14 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
     }
     static const char *const handoff[] = {"student.", "student_head.", "teacher_head.", NULL};
     /* rank 0 reads, the broadcast of burn_train_plan_resume hands the weights out */
-    if (*cfg->train_init_from && mode != BURN_RUN_RESUME && burn_rank == 0 &&
+    if (*cfg->train_init_from && plan.mode != BURN_RUN_RESUME && burn_rank == 0 &&
         burn_ckpt_init_from(cfg->train_init_from, &m.params, handoff) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         rc = 2;
         goto done;
     }
     /* S2-BNN baseline: a pretrained teacher head (after init_from: the explicit head wins) */
-    if (*cfg->teacher_head_init && mode != BURN_RUN_RESUME && burn_rank == 0 &&
+    if (*cfg->teacher_head_init && plan.mode != BURN_RUN_RESUME && burn_rank == 0 &&
         burn_model_init_teacher_head(&m, cfg->teacher_head_init) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         rc = 2;
@@ -361,16 +361,18 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
         burn_log("data parallel: %lld of %lld gradient buckets went out during the backward",
                  (long long)dc.grad_buckets_early, (long long)dc.grad_buckets);
     }
-    burn_log("stage %d done: %lld updates, last loss %.4f, collapsed %s (teacher head: logit "
-             "std %.3g, H(p̄) %.3f; student head: %.3g, %.3f), checkpoint %s",
-             (int)cfg->model_stage, (long long)st.step, result->last_loss,
-             result->collapsed ? "true" : "false", result->head_stats[0].logit_std,
-             result->head_stats[0].entropy, result->head_stats[1].logit_std,
-             result->head_stats[1].entropy,
-             result->final_checkpoint ? result->final_checkpoint : "(none)");
-    if (burn_rank == 0 && write_summary(dir, cfg, result) != 0) {
-        fprintf(stderr, "burn_gpu train: %s\n", burn_error());
-        goto done;
+    if (st.step > first_update) { /* a resumed run that was complete keeps its summary */
+        burn_log("stage %d done: %lld updates, last loss %.4f, collapsed %s (teacher head: "
+                 "logit std %.3g, H(p̄) %.3f; student head: %.3g, %.3f), checkpoint %s",
+                 (int)cfg->model_stage, (long long)st.step, result->last_loss,
+                 result->collapsed ? "true" : "false", result->head_stats[0].logit_std,
+                 result->head_stats[0].entropy, result->head_stats[1].logit_std,
+                 result->head_stats[1].entropy,
+                 result->final_checkpoint ? result->final_checkpoint : "(none)");
+        if (burn_rank == 0 && write_summary(dir, cfg, result) != 0) {
+            fprintf(stderr, "burn_gpu train: %s\n", burn_error());
+            goto done;
+        }
     }
     rc = 0;
 done:

@@ -37,6 +37,15 @@ int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_
     int code = 0;
     if (burn_rank == 0 && (p->lock_fd = burn_run_dir_claim(p->dir, mode, outputs, &code)) < 0)
         return fail(p, code);
+    if (burn_rank == 0 && mode == BURN_RUN_RESUME) { /* nothing to resume: a new run, whose
+                                                      * train.init_from applies */
+        char *latest = burn_ckpt_find_latest(p->dir, NULL);
+        if (!latest) {
+            burn_log("--resume: no checkpoint in %s, starting from the beginning", p->dir);
+            p->mode = BURN_RUN_NEW;
+        }
+        free(latest);
+    }
     char *path = NULL;
     if (burn_rank == 0 &&
         (asprintf(&path, "%s/config.ini", p->dir) < 0 || burn_config_save(cfg, path) != 0)) {
@@ -82,9 +91,9 @@ int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_
 static int load_latest(burn_train_plan *p, burn_params *ps, float *adam_m, float *adam_v,
                        burn_ckpt_state *st) {
     char *latest = burn_ckpt_find_latest(p->dir, NULL);
-    if (!latest) { /* none at all: burn_run_dir_claim refused invalid ones */
-        burn_log("--resume: no checkpoint in %s, starting from the beginning", p->dir);
-        return 0;
+    if (!latest) { /* burn_train_plan_init found one: it went away since */
+        burn_error_set("--resume: the checkpoints of %s went away during start-up", p->dir);
+        return fail(p, -1);
     }
     const char *kind = st->kind; /* the loop's own; the file's is checked by the tensor names */
     burn_dist_layout saved;
@@ -118,13 +127,17 @@ static int load_latest(burn_train_plan *p, burn_params *ps, float *adam_m, float
     st->step = u0;
     st->micro_step = u0 * p->accum;
     burn_log("resumed from %s at update %lld", latest, (long long)st->step);
-    free(latest);
+    if (st->step >= p->stop)
+        burn_log("the run in %s is complete (update %lld of %lld): nothing to train", p->dir,
+                 (long long)st->step, (long long)p->stop);
+    p->resumed_from = latest;
     return 0;
 }
 
 int burn_train_plan_resume(burn_train_plan *p, burn_params *ps, float *adam_m, float *adam_v,
                            burn_ckpt_state *st) {
-    if (p->mode == BURN_RUN_RESUME && burn_rank == 0 && load_latest(p, ps, adam_m, adam_v, st) != 0) return -1;
+    if (p->mode == BURN_RUN_RESUME && burn_rank == 0 && load_latest(p, ps, adam_m, adam_v, st) != 0)
+        return -1;
     if (burn_world_size > 1) { /* rank 0's start state to everyone (numbers only: kind is a
                                 * pointer of this process) */
         int64_t pos[4] = {st->step, st->micro_step, st->loss_scale_good, st->skipped};
@@ -207,6 +220,8 @@ int burn_train_plan_after_update(burn_train_plan *p, const burn_config *cfg,
 }
 
 void burn_train_plan_finish(burn_train_plan *p, burn_train_result *result) {
+    if (!result->final_checkpoint && p->resumed_from) /* resumed a complete run */
+        result->final_checkpoint = burn_xstrdup(p->resumed_from);
     if (burn_world_size > 1) { /* every rank returns the path (the pipeline's stage 2 needs it) */
         int64_t len = burn_rank == 0 && result->final_checkpoint
                           ? (int64_t)strlen(result->final_checkpoint) + 1 : 0;
@@ -229,6 +244,7 @@ void burn_train_plan_free(burn_train_plan *p) {
         if (p->dv[i]) p->be->free(p->dv[i]);
     burn_preempt_uninstall();
     burn_run_dir_release(p->lock_fd);
+    free(p->resumed_from);
     memset(p, 0, sizeof *p);
     p->lock_fd = -1;
 }
