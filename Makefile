@@ -11,6 +11,8 @@
 #          CUDA_ARCHS="80 90" picks the GPU architectures (sm_90 and sm_80 by default).
 
 SHELL     := /bin/bash
+# the Python tools and tests run in the project's virtualenv (tools/install-deps.sh makes it)
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 BUILD     ?= build
 BIN       ?= .
 CC        ?= cc

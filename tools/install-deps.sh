@@ -30,13 +30,26 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Python modules go into the project's virtualenv (.venv, or $BURN_VENV), never the system
+# interpreter; `make` puts its bin/ first on PATH, by hand: . .venv/bin/activate
+venv=${BURN_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv}
+if [ ! -x "$venv/bin/python3" ]; then
+    echo "install-deps: creating the virtualenv $venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then # Debian's python3 needs python3-venv
+        SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+    fi
+fi
+py=$venv/bin/python3
 py_missing=()
 for m in "${py_modules[@]}"; do
-    python3 -c "import $m" 2>/dev/null || py_missing+=("$m")
+    "$py" -c "import $m" 2>/dev/null || py_missing+=("$m")
 done
 if [ ${#py_missing[@]} -gt 0 ]; then
-    echo "install-deps: pip installing ${py_missing[*]}"
-    python3 -m pip install -q "${py_missing[@]}" 2>&1 | grep -v "running pip as the 'root' user" || true
-    for m in "${py_missing[@]}"; do python3 -c "import $m"; done
+    echo "install-deps: pip installing ${py_missing[*]} into $venv"
+    "$py" -m pip install -q --disable-pip-version-check "${py_missing[@]}"
+    for m in "${py_missing[@]}"; do "$py" -c "import $m"; done
 fi
 echo "install-deps: all dependencies present"
