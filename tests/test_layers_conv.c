@@ -1,7 +1,8 @@
 /* test_layers_conv.c — conv2d on the CPU backend (im2col + OpenBLAS) against a naive double
  * convolution: forward, backward-data and backward-filter (against the exact adjoint in
  * double, and against central finite differences of Σ r·conv(x, w) on small shapes), the
- * accumulate/overwrite convention, NULL gradients, and shape validation.
+ * accumulate/overwrite convention, NULL gradients, and shape validation; batches split into
+ * several image groups.
  * Tolerances: errors relative to the largest reference value, 2e-5 (float GEMM sums of at
  * most a few hundred products of O(1) values, rounding ~1e-7 each). */
 #include <criterion/criterion.h>
@@ -85,6 +86,15 @@ static void check_case(const conv_case *k, uint64_t seed) {
 Test(layers_conv, network_and_odd_geometries) {
     for (size_t i = 0; i < sizeof fixed_cases / sizeof fixed_cases[0]; i++)
         check_case(&fixed_cases[i], 100 + 10 * i);
+}
+
+/* Images are convolved in groups (one GEMM per group, as many images as 4M floats of columns
+ * allow): shapes that split N into full groups and a remainder, for im2col and 1x1 convs. */
+Test(layers_conv, groups_of_images_with_a_remainder, .timeout = 60) {
+    static const conv_case cases[] = {{30, 16, 32, 32, 16, 3, 3, 1, 1},  /* groups of 28 */
+                                      {20, 64, 64, 64, 16, 1, 1, 1, 0},  /* 1x1: groups of 16 */
+                                      {20, 64, 64, 64, 32, 1, 1, 2, 0}}; /* one group of 20 */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i], 50 + i);
 }
 
 Test(layers_conv, random_geometries) {

@@ -1,47 +1,56 @@
 /* conv2d.c — CPU FP convolution (groups 1, dilation 1, zero padding) by im2col + OpenBLAS.
  *
- * Per image n, with K = C·kh·kw and P = Ho·Wo:
- *   col[K, P]  = im2col(x_n[C, H, W])            (row k = (c·kh + i)·kw + j)
- *   forward:     y_n[O, P]   = w[O, K] · col
- *   data grad:   col         = wᵀ[K, O] · dy_n[O, P];  dx_n = col2im(col)   (sums overlaps)
- *   filter grad: dw[O, K]   += dy_n · colᵀ
- * A 1×1, stride-1, unpadded conv is a plain GEMM on x_n (col = x_n), with no copy.
- * The column buffer belongs to this file and grows to the largest layer seen (no allocation
- * in steady state). Not thread-safe: the backend is driven from one thread. */
+ * Over a group of B images at once (K = C·kh·kw, P = Ho·Wo, the group's columns side by side:
+ * image b's column p is column b·P + p):
+ *   col[K, B·P]  = im2col(x[b][C, H, W])           (row k = (c·kh + i)·kw + j)
+ *   forward:       y[O, B·P]  = w[O, K] · col       then scattered to y[b][O, P]
+ *   data grad:     col        = wᵀ[K, O] · dy[O, B·P] (dy gathered);  dx[b] = col2im(col)
+ *   filter grad:   dw[O, K]  += dy[O, B·P] · colᵀ
+ * One GEMM per group instead of one per image: small images (32×32, late layers at 7×7) give
+ * per-image GEMMs too small for OpenBLAS to run well. B is as large as GROUP_FLOATS allows
+ * (at least 1); with B = 1 a 1×1, stride-1, unpadded conv is a plain GEMM on x[b] with no
+ * copy. Each output element is the same K-long dot product whatever B is. The buffers belong
+ * to this file and grow to the largest layer seen (no allocation in steady state). Not
+ * thread-safe: the backend is driven from one thread. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "burn/check.h"
 #include "cpu_ops.h"
 
-static float *col_buf;
-static size_t col_cap; /* floats */
+/* the most floats a group's column buffer holds (and its output / gradient panel) */
+#define GROUP_FLOATS ((size_t)4 << 20)
 
-static float *col_scratch(size_t floats) {
-    if (floats > col_cap) {
-        free(col_buf);
-        col_buf = NULL;
+typedef struct scratch {
+    float *p;
+    size_t cap; /* floats */
+} scratch;
+static scratch col_buf, panel_buf;
+
+static float *grow(scratch *s, size_t floats) {
+    if (floats > s->cap) {
+        free(s->p);
+        s->p = NULL;
         size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-        if (posix_memalign((void **)&col_buf, 64, bytes) != 0)
+        if (posix_memalign((void **)&s->p, 64, bytes) != 0)
             burn_check_fail("libc", "posix_memalign", __FILE__, __LINE__,
                             "out of host memory for the im2col buffer",
                             "lower train.batch_size or the image size");
-        col_cap = floats;
+        s->cap = floats;
     }
-    return col_buf;
+    return s->p;
 }
 
 static int is_pointwise(const burn_conv2d *cv) {
     return cv->kh == 1 && cv->kw == 1 && cv->stride == 1 && cv->pad == 0;
 }
 
-/* col[K, P] from one image x[C, H, W]; taps in the padding are 0. */
-static void im2col(float *col, const float *x, const burn_conv2d *cv) {
-    int P = cv->Ho * cv->Wo;
+/* One image x[C, H, W] into its P columns of col (rows ld apart); taps in the padding are 0. */
+static void im2col(float *col, int64_t ld, const float *x, const burn_conv2d *cv) {
     for (int c = 0; c < cv->C; c++)
         for (int i = 0; i < cv->kh; i++)
             for (int j = 0; j < cv->kw; j++) {
-                float *row = col + ((int64_t)(c * cv->kh + i) * cv->kw + j) * P;
+                float *row = col + ((int64_t)(c * cv->kh + i) * cv->kw + j) * ld;
                 const float *xc = x + (int64_t)c * cv->H * cv->W;
                 for (int oh = 0; oh < cv->Ho; oh++) {
                     int ih = oh * cv->stride - cv->pad + i;
@@ -59,14 +68,14 @@ static void im2col(float *col, const float *x, const burn_conv2d *cv) {
             }
 }
 
-/* dx[C, H, W] = Σ of the col entries that im2col would have read from each position. */
-static void col2im(float *dx, const float *col, const burn_conv2d *cv) {
-    int P = cv->Ho * cv->Wo;
+/* dx[C, H, W] = Σ of the entries of one image's P columns of col (rows ld apart) that im2col
+ * would have read from each position. */
+static void col2im(float *dx, const float *col, int64_t ld, const burn_conv2d *cv) {
     memset(dx, 0, (size_t)cv->C * cv->H * cv->W * sizeof(float));
     for (int c = 0; c < cv->C; c++)
         for (int i = 0; i < cv->kh; i++)
             for (int j = 0; j < cv->kw; j++) {
-                const float *row = col + ((int64_t)(c * cv->kh + i) * cv->kw + j) * P;
+                const float *row = col + ((int64_t)(c * cv->kh + i) * cv->kw + j) * ld;
                 float *dc = dx + (int64_t)c * cv->H * cv->W;
                 for (int oh = 0; oh < cv->Ho; oh++) {
                     int ih = oh * cv->stride - cv->pad + i;
@@ -81,44 +90,90 @@ static void col2im(float *dx, const float *col, const burn_conv2d *cv) {
             }
 }
 
-void cpu_conv2d_forward(const burn_conv2d *cv, float *y, const float *x, const float *w) {
+/* Images per group: as many as fit GROUP_FLOATS for the larger of col[K, B·P] and the
+ * [O, B·P] panel, at least 1. */
+static int group_size(const burn_conv2d *cv) {
+    size_t per_image = (size_t)(cv->C * cv->kh * cv->kw > cv->O ? cv->C * cv->kh * cv->kw : cv->O) *
+                       (size_t)(cv->Ho * cv->Wo);
+    size_t b = GROUP_FLOATS / (per_image ? per_image : 1);
+    return b < 1 ? 1 : b > (size_t)cv->N ? cv->N : (int)b;
+}
+
+/* rows [R, P] of each of B images (image b at src + b·stride) <-> panel[R, B·P] */
+static void to_panel(float *panel, const float *src, int64_t stride, int R, int P, int B) {
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < R; r++)
+            memcpy(panel + (int64_t)r * B * P + (int64_t)b * P, src + b * stride + (int64_t)r * P,
+                   (size_t)P * sizeof(float));
+}
+
+static void from_panel(float *dst, int64_t stride, const float *panel, int R, int P, int B) {
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < R; r++)
+            memcpy(dst + b * stride + (int64_t)r * P, panel + (int64_t)r * B * P + (int64_t)b * P,
+                   (size_t)P * sizeof(float));
+}
+
+/* The group's input columns col[K, B·P] (x itself for a pointwise conv of one image). */
+static const float *group_columns(const burn_conv2d *cv, const float *x, int B) {
     int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo;
+    int64_t x_sz = (int64_t)cv->C * cv->H * cv->W;
+    if (B == 1 && is_pointwise(cv)) return x;
+    float *col = grow(&col_buf, (size_t)K * B * P);
+    if (is_pointwise(cv))
+        to_panel(col, x, x_sz, cv->C, P, B);
+    else
+        for (int b = 0; b < B; b++) im2col(col + (int64_t)b * P, (int64_t)B * P, x + b * x_sz, cv);
+    return col;
+}
+
+void cpu_conv2d_forward(const burn_conv2d *cv, float *y, const float *x, const float *w) {
+    int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo, G = group_size(cv);
     int64_t x_sz = (int64_t)cv->C * cv->H * cv->W, y_sz = (int64_t)cv->O * P;
-    float *col = is_pointwise(cv) ? NULL : col_scratch((size_t)K * P);
-    for (int n = 0; n < cv->N; n++) {
-        const float *b = x + n * x_sz;
-        if (col) {
-            im2col(col, b, cv);
-            b = col;
-        }
-        cpu_gemm(0, 0, cv->O, P, K, 1.0f, w, K, b, P, 0.0f, y + n * y_sz, P);
+    for (int n = 0; n < cv->N; n += G) {
+        int B = cv->N - n < G ? cv->N - n : G;
+        const float *col = group_columns(cv, x + n * x_sz, B);
+        float *out = B == 1 ? y + n * y_sz : grow(&panel_buf, (size_t)cv->O * B * P);
+        cpu_gemm(0, 0, cv->O, B * P, K, 1.0f, w, K, col, B * P, 0.0f, out, B * P);
+        if (B > 1) from_panel(y + n * y_sz, y_sz, out, cv->O, P, B);
     }
 }
 
 void cpu_conv2d_backward_data(const burn_conv2d *cv, float *dx, const float *dy,
                               const float *w) {
-    int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo;
+    int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo, G = group_size(cv);
     int64_t x_sz = (int64_t)cv->C * cv->H * cv->W, y_sz = (int64_t)cv->O * P;
     int pointwise = is_pointwise(cv);
-    float *col = pointwise ? NULL : col_scratch((size_t)K * P);
-    for (int n = 0; n < cv->N; n++) {
-        float *out = pointwise ? dx + n * x_sz : col;
-        cpu_gemm(1, 0, K, P, cv->O, 1.0f, w, K, dy + n * y_sz, P, 0.0f, out, P);
-        if (!pointwise) col2im(dx + n * x_sz, col, cv);
+    for (int n = 0; n < cv->N; n += G) {
+        int B = cv->N - n < G ? cv->N - n : G;
+        const float *g = dy + n * y_sz;
+        if (B > 1) {
+            float *panel = grow(&panel_buf, (size_t)cv->O * B * P);
+            to_panel(panel, g, y_sz, cv->O, P, B);
+            g = panel;
+        }
+        float *col = B == 1 && pointwise ? dx + n * x_sz : grow(&col_buf, (size_t)K * B * P);
+        cpu_gemm(1, 0, K, B * P, cv->O, 1.0f, w, K, g, B * P, 0.0f, col, B * P);
+        if (pointwise && B > 1)
+            from_panel(dx + n * x_sz, x_sz, col, cv->C, P, B);
+        else if (!pointwise)
+            for (int b = 0; b < B; b++)
+                col2im(dx + (n + b) * x_sz, col + (int64_t)b * P, (int64_t)B * P, cv);
     }
 }
 
 void cpu_conv2d_backward_filter(const burn_conv2d *cv, float *dw, const float *dy,
                                 const float *x) {
-    int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo;
+    int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo, G = group_size(cv);
     int64_t x_sz = (int64_t)cv->C * cv->H * cv->W, y_sz = (int64_t)cv->O * P;
-    float *col = is_pointwise(cv) ? NULL : col_scratch((size_t)K * P);
-    for (int n = 0; n < cv->N; n++) {
-        const float *b = x + n * x_sz;
-        if (col) {
-            im2col(col, b, cv);
-            b = col;
+    for (int n = 0; n < cv->N; n += G) {
+        int B = cv->N - n < G ? cv->N - n : G;
+        const float *col = group_columns(cv, x + n * x_sz, B), *g = dy + n * y_sz;
+        if (B > 1) {
+            float *panel = grow(&panel_buf, (size_t)cv->O * B * P);
+            to_panel(panel, g, y_sz, cv->O, P, B);
+            g = panel;
         }
-        cpu_gemm(0, 1, cv->O, K, P, 1.0f, dy + n * y_sz, P, b, P, 1.0f, dw, K);
+        cpu_gemm(0, 1, cv->O, K, B * P, 1.0f, g, B * P, col, B * P, 1.0f, dw, K);
     }
 }

@@ -69,5 +69,6 @@ void bench_median_pair(void (*fa)(void *), void (*fb)(void *), void *ctx, const 
 int bench_data(int argc, char **argv); /* bench_data.c: decode + augment throughput */
 int bench_allreduce(int argc, char **argv); /* bench_allreduce.c: gradient all-reduce (mpirun) */
 int bench_infer(int argc, char **argv); /* bench_infer.c: packed runtime vs FP32 forward */
+int bench_step(int argc, char **argv);  /* bench_step.c: one BURN training update */
 
 #endif

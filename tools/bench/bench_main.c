@@ -19,6 +19,7 @@ static const struct {
     {"data", bench_data, "decoded + augmented images/s (JPEG at 224, PNG at 32), vs PIL"},
     {"allreduce", bench_allreduce, "gradient all-reduce bus bandwidth, step share (under mpirun)"},
     {"infer", bench_infer, "packed inference runtime vs FP32 eval forward, ReActNet-A 224"},
+    {"step", bench_step, "one whole BURN update at a config's shapes (tools/bench/step_vs_torch.sh)"},
 };
 
 int main(int argc, char **argv) {
