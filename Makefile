@@ -41,7 +41,16 @@ $(BUILD)/src/data/data_image.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-fno-sanitize
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing -pthread \
              -Iinclude -I/usr/include/cjson -I/usr/include/stb -MMD -MP \
              -DBURN_GIT_REV=\"$(GIT_REV)\"
-LDLIBS    := -lopenblas -linih -lcjson -llinear -lm -lpthread
+# OpenBLAS's OpenMP build where installed (tools/install-deps.sh installs it): its GEMMs and
+# burn's own parallel loops then share one OpenMP thread pool; the pthread build's idle
+# workers spin in sched_yield beside burn's threads (~35% of a 2-core step's CPU time).
+# clang (make fuzz) builds without OpenMP: the loops run serially.
+OPENBLAS_OMP := $(if $(filter 1,$(FUZZ)),,$(firstword $(wildcard \
+                  /usr/lib/$(shell $(CC) -dumpmachine 2>/dev/null)/openblas-openmp/libopenblas.so.0)))
+OPENBLAS_RPATH := -Wl,-rpath,$(dir $(OPENBLAS_OMP))
+BLAS_LIBS := $(if $(OPENBLAS_OMP),$(OPENBLAS_OMP) $(OPENBLAS_RPATH),-lopenblas)
+CFLAGS    += $(if $(filter 1,$(FUZZ)),-Wno-unknown-pragmas,-fopenmp)
+LDLIBS    := $(BLAS_LIBS) -linih -lcjson -llinear -lm -lpthread
 
 # ---- MPI (data parallelism, include/burn/dist.h): always linked; used only under mpirun ----
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)
@@ -102,7 +111,7 @@ GPU_TEST_BIN := $(GPU_TEST_C:tests/gpu/%.c=$(BUILD)/tests/gpu/%)
 all: detect $(BIN)/burn_gpu $(BIN)/burn_bench $(BIN)/burn_infer $(BIN)/infer_example
 
 detect:
-	@echo "burn build: MPI $(call mark,$(HAVE_MPI))  nvcc $(call mark,$(HAVE_NVCC))  cuBLAS $(call mark,$(HAVE_CUBLAS))  cuDNN $(call mark,$(HAVE_CUDNN))  NCCL $(call mark,$(HAVE_NCCL))  ->  CUDA backend $(if $(WITH_CUDA),on (sm_$(subst $() $(),/sm_,$(CUDA_ARCHS))),off)"
+	@echo "burn build: OpenBLAS-OpenMP $(call mark,$(OPENBLAS_OMP))  MPI $(call mark,$(HAVE_MPI))  nvcc $(call mark,$(HAVE_NVCC))  cuBLAS $(call mark,$(HAVE_CUBLAS))  cuDNN $(call mark,$(HAVE_CUDNN))  NCCL $(call mark,$(HAVE_NCCL))  ->  CUDA backend $(if $(WITH_CUDA),on (sm_$(subst $() $(),/sm_,$(CUDA_ARCHS))),off)"
 
 # AVX2 code lives in *_avx2.c and is chosen at run time, so only those files get -mavx2.
 $(BUILD)/%_avx2.o: %_avx2.c

@@ -144,6 +144,15 @@ static void assert_same_tensors(const char *a, const char *b) {
     burn_st_close(&fb);
 }
 
+/* A random kill delay for attempt n: from early (start-up, the first checkpoints) to a window
+ * that grows by a quarter per attempt, so that the run ends however loaded the machine is
+ * (an OpenMP team on a busy machine runs several times slower). */
+static long kill_delay_ms(uint64_t *rng, long lo, int n) {
+    double hi = 200.0;
+    for (int i = 0; i < n; i++) hi *= 1.25;
+    return tu_int(rng, (int)lo, (int)(hi < 60000 ? hi : 60000));
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {}
@@ -160,7 +169,7 @@ Test(crash, sigkill_at_random_points_then_resume_is_bit_identical, .timeout = 12
         cr_assert_lt(attempts++, 40, "the run never finished");
         pid_t pid = spawn_train(run, 1, NULL, 0, NULL);
         /* the first kills come early (start-up, first checkpoints); later ones may let it end */
-        long ms = tu_int(&rng, 30, 200 + 50 * attempts);
+        long ms = kill_delay_ms(&rng, 30, attempts);
         sleep_ms(ms);
         kill(pid, SIGKILL);
         int rc = wait_exit(pid, &sig);
@@ -254,7 +263,7 @@ Test(crash, sigterm_checkpoints_then_resume_is_bit_identical, .timeout = 120) {
     while (!finished) {
         cr_assert_lt(attempts++, 40, "the run never finished");
         pid_t pid = spawn_train(run, 1, NULL, 0, errp);
-        sleep_ms(tu_int(&rng, 100, 200 + 50 * attempts));
+        sleep_ms(kill_delay_ms(&rng, 100, attempts));
         kill(pid, SIGTERM);
         int rc = wait_exit(pid, &sig);
         if (sig) continue; /* before the handlers (start-up): nothing to save yet */

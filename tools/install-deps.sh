@@ -6,7 +6,8 @@ set -euo pipefail
 
 debs=(
     build-essential pkg-config
-    libopenblas-dev        # CPU GEMM
+    libopenblas-dev        # CPU GEMM (headers)
+    libopenblas0-openmp    # its OpenMP build, which burn links (one thread pool with burn's loops)
     libopenmpi-dev openmpi-bin  # data parallelism (mpirun)
     libinih-dev            # INI configs
     libcjson-dev           # safetensors headers, JSON output

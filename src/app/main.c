@@ -9,6 +9,7 @@
 #include "burn/cli.h"
 #include "burn/commands.h"
 #include "burn/dist.h"
+#include "burn/openmp_env.h"
 
 #ifndef BURN_GIT_REV
 #define BURN_GIT_REV "unknown"
@@ -68,6 +69,7 @@ static int run_command(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    burn_openmp_env(argv);
     if (burn_dist_init(&argc, &argv) != 0) {
         fprintf(stderr, "burn_gpu: %s\n", burn_error());
         return BURN_EXIT_RUNTIME;

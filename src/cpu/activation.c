@@ -4,14 +4,17 @@
 #include "cpu_ops.h"
 
 void cpu_relu_forward(float *y, const float *x, int64_t n) {
+#pragma omp parallel for if (n >= CPU_PAR_MIN)
     for (int64_t i = 0; i < n; i++) y[i] = burn_relu(x[i]);
 }
 
 void cpu_relu_backward(float *dx, const float *dy, const float *y, int64_t n) {
+#pragma omp parallel for if (n >= CPU_PAR_MIN)
     for (int64_t i = 0; i < n; i++) dx[i] = burn_relu_grad(dy[i], y[i]);
 }
 
 void cpu_prelu_forward(float *y, const float *x, const float *slope, int N, int C, int HW) {
+#pragma omp parallel for collapse(2) if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             int64_t off = ((int64_t)n * C + c) * HW;
@@ -22,6 +25,7 @@ void cpu_prelu_forward(float *y, const float *x, const float *slope, int N, int 
 /* dslope is summed per channel in double, then added once: the result does not depend on N. */
 void cpu_prelu_backward(float *dx, float *dslope, const float *dy, const float *x,
                         const float *slope, int N, int C, int HW) {
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int c = 0; c < C; c++) {
         double acc = 0.0;
         for (int n = 0; n < N; n++) {
@@ -36,6 +40,7 @@ void cpu_prelu_backward(float *dx, float *dslope, const float *dy, const float *
 }
 
 void cpu_bias_forward(float *y, const float *x, const float *b, int N, int C, int HW) {
+#pragma omp parallel for collapse(2) if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             int64_t off = ((int64_t)n * C + c) * HW;
@@ -44,6 +49,7 @@ void cpu_bias_forward(float *y, const float *x, const float *b, int N, int C, in
 }
 
 void cpu_channel_sum(float *acc, const float *x, int N, int C, int HW) {
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int c = 0; c < C; c++) {
         double s = 0.0;
         for (int n = 0; n < N; n++) {

@@ -312,20 +312,6 @@ static void col2im(const burn_bconv *cv, const float *dcols, int64_t ld, float *
 }
 
 /* a[rows][n·HoWo + p] <-> b[n][rows][p] for the chunk's images */
-static void to_chunk_rows(float *a, const float *b, int rows, int chunk, int64_t HoWo) {
-    for (int n = 0; n < chunk; n++)
-        for (int r = 0; r < rows; r++)
-            memcpy(a + (int64_t)r * chunk * HoWo + n * HoWo, b + ((int64_t)n * rows + r) * HoWo,
-                   sizeof(float) * (size_t)HoWo);
-}
-
-static void from_chunk_rows(float *b, const float *a, int rows, int chunk, int64_t HoWo) {
-    for (int n = 0; n < chunk; n++)
-        for (int r = 0; r < rows; r++)
-            memcpy(b + ((int64_t)n * rows + r) * HoWo, a + (int64_t)r * chunk * HoWo + n * HoWo,
-                   sizeof(float) * (size_t)HoWo);
-}
-
 void cpu_bconv_forward_real(const burn_bconv *cv, float *y, const float *x, const float *W,
                             void *ws) {
     ws_layout l = layout(cv);
@@ -334,11 +320,12 @@ void cpu_bconv_forward_real(const burn_bconv *cv, float *y, const float *x, cons
     for (int n0 = 0; n0 < cv->N; n0 += l.chunk) {
         int chunk = cv->N - n0 < l.chunk ? cv->N - n0 : l.chunk;
         int64_t ld = chunk * HoWo;
+#pragma omp parallel for if (ld * cv->K >= CPU_PAR_MIN)
         for (int i = 0; i < chunk; i++)
             sign_im2col(cv, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld);
         /* yt[O, chunk·HoWo] = W[O, K] · cols[K, chunk·HoWo] */
         cpu_sgemm(0, 0, cv->O, (int)ld, cv->K, 1.0f, W, cv->K, cols, (int)ld, 0.0f, yt, (int)ld);
-        from_chunk_rows(y + (int64_t)n0 * cv->O * HoWo, yt, cv->O, chunk, HoWo);
+        cpu_panel_to_rows(y + (int64_t)n0 * cv->O * HoWo, yt, cv->O, chunk, HoWo);
     }
 }
 
@@ -351,8 +338,9 @@ void cpu_bconv_backward(const burn_bconv *cv, float *dx, float *dW, const float 
     for (int n0 = 0; n0 < cv->N; n0 += l.chunk) {
         int chunk = cv->N - n0 < l.chunk ? cv->N - n0 : l.chunk;
         int64_t ld = chunk * HoWo;
-        to_chunk_rows(dyt, dy + (int64_t)n0 * cv->O * HoWo, cv->O, chunk, HoWo);
+        cpu_rows_to_panel(dyt, dy + (int64_t)n0 * cv->O * HoWo, cv->O, chunk, HoWo);
         if (dW) { /* dW[O, K] += dyt[O, chunk·HoWo] · cols[K, chunk·HoWo]ᵀ */
+#pragma omp parallel for if (ld * cv->K >= CPU_PAR_MIN)
             for (int i = 0; i < chunk; i++)
                 sign_im2col(cv, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld);
             cpu_sgemm(0, 1, cv->O, cv->K, (int)ld, 1.0f, dyt, (int)ld, cols, (int)ld, 1.0f, dW,
@@ -361,6 +349,7 @@ void cpu_bconv_backward(const burn_bconv *cv, float *dx, float *dW, const float 
         if (dx) { /* dcols[K, chunk·HoWo] = W_effᵀ · dyt, then col2im image by image */
             cpu_sgemm(1, 0, cv->K, (int)ld, cv->O, 1.0f, W_eff, cv->K, dyt, (int)ld, 0.0f, dcols,
                      (int)ld);
+#pragma omp parallel for if (ld * cv->K >= CPU_PAR_MIN)
             for (int i = 0; i < chunk; i++)
                 col2im(cv, dcols + i * HoWo, ld, dx + (int64_t)(n0 + i) * cv->C * HW);
         }

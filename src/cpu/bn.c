@@ -6,6 +6,7 @@
 #include "cpu_ops.h"
 
 void cpu_bn_stats(double *stats, const float *x, int N, int C, int HW) {
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int c = 0; c < C; c++) {
         double s = 0.0, s2 = 0.0;
         for (int n = 0; n < N; n++) {
@@ -31,6 +32,7 @@ void cpu_bn_finalize(float *mean, float *invstd, float *running_mean, float *run
 
 void cpu_bn_normalize(float *y, const float *x, const float *mean, const float *invstd,
                       const float *gamma, const float *beta, int N, int C, int HW) {
+#pragma omp parallel for collapse(2) if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             int64_t off = ((int64_t)n * C + c) * HW;
@@ -41,6 +43,7 @@ void cpu_bn_normalize(float *y, const float *x, const float *mean, const float *
 
 void cpu_bn_eval(float *y, const float *x, const float *running_mean, const float *running_var,
                  const float *gamma, const float *beta, float eps, int N, int C, int HW) {
+#pragma omp parallel for collapse(2) if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             int64_t off = ((int64_t)n * C + c) * HW;
@@ -54,6 +57,7 @@ void cpu_bn_eval(float *y, const float *x, const float *running_mean, const floa
 void cpu_bn_backward_stats(double *red, float *dgamma, float *dbeta, const float *dy,
                            const float *x, const float *mean, const float *invstd, int N,
                            int C, int HW) {
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int c = 0; c < C; c++) {
         double sdy = 0.0, sdyx = 0.0;
         for (int n = 0; n < N; n++) {
@@ -74,6 +78,7 @@ void cpu_bn_backward_stats(double *red, float *dgamma, float *dbeta, const float
 void cpu_bn_backward_dx(float *dx, const float *dy, const float *x, const float *mean,
                         const float *invstd, const float *gamma, const double *red,
                         int64_t count, int N, int C, int HW) {
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int c = 0; c < C; c++) {
         float mean_dy = (float)(red[c] / (double)count);
         float mean_dy_xhat = (float)(red[C + c] / (double)count);

@@ -99,21 +99,6 @@ static int group_size(const burn_conv2d *cv) {
     return b < 1 ? 1 : b > (size_t)cv->N ? cv->N : (int)b;
 }
 
-/* rows [R, P] of each of B images (image b at src + b·stride) <-> panel[R, B·P] */
-static void to_panel(float *panel, const float *src, int64_t stride, int R, int P, int B) {
-    for (int b = 0; b < B; b++)
-        for (int r = 0; r < R; r++)
-            memcpy(panel + (int64_t)r * B * P + (int64_t)b * P, src + b * stride + (int64_t)r * P,
-                   (size_t)P * sizeof(float));
-}
-
-static void from_panel(float *dst, int64_t stride, const float *panel, int R, int P, int B) {
-    for (int b = 0; b < B; b++)
-        for (int r = 0; r < R; r++)
-            memcpy(dst + b * stride + (int64_t)r * P, panel + (int64_t)r * B * P + (int64_t)b * P,
-                   (size_t)P * sizeof(float));
-}
-
 /* The group's input columns col[K, B·P] (x itself for a pointwise conv of one image). */
 static const float *group_columns(const burn_conv2d *cv, const float *x, int B) {
     int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo;
@@ -121,8 +106,9 @@ static const float *group_columns(const burn_conv2d *cv, const float *x, int B) 
     if (B == 1 && is_pointwise(cv)) return x;
     float *col = grow(&col_buf, (size_t)K * B * P);
     if (is_pointwise(cv))
-        to_panel(col, x, x_sz, cv->C, P, B);
+        cpu_rows_to_panel(col, x, cv->C, B, P);
     else
+#pragma omp parallel for if ((int64_t)K * B * P >= CPU_PAR_MIN)
         for (int b = 0; b < B; b++) im2col(col + (int64_t)b * P, (int64_t)B * P, x + b * x_sz, cv);
     return col;
 }
@@ -135,7 +121,7 @@ void cpu_conv2d_forward(const burn_conv2d *cv, float *y, const float *x, const f
         const float *col = group_columns(cv, x + n * x_sz, B);
         float *out = B == 1 ? y + n * y_sz : grow(&panel_buf, (size_t)cv->O * B * P);
         cpu_gemm(0, 0, cv->O, B * P, K, 1.0f, w, K, col, B * P, 0.0f, out, B * P);
-        if (B > 1) from_panel(y + n * y_sz, y_sz, out, cv->O, P, B);
+        if (B > 1) cpu_panel_to_rows(y + n * y_sz, out, cv->O, B, P);
     }
 }
 
@@ -149,14 +135,15 @@ void cpu_conv2d_backward_data(const burn_conv2d *cv, float *dx, const float *dy,
         const float *g = dy + n * y_sz;
         if (B > 1) {
             float *panel = grow(&panel_buf, (size_t)cv->O * B * P);
-            to_panel(panel, g, y_sz, cv->O, P, B);
+            cpu_rows_to_panel(panel, g, cv->O, B, P);
             g = panel;
         }
         float *col = B == 1 && pointwise ? dx + n * x_sz : grow(&col_buf, (size_t)K * B * P);
         cpu_gemm(1, 0, K, B * P, cv->O, 1.0f, w, K, g, B * P, 0.0f, col, B * P);
         if (pointwise && B > 1)
-            from_panel(dx + n * x_sz, x_sz, col, cv->C, P, B);
+            cpu_panel_to_rows(dx + n * x_sz, col, cv->C, B, P);
         else if (!pointwise)
+#pragma omp parallel for if ((int64_t)K * B * P >= CPU_PAR_MIN)
             for (int b = 0; b < B; b++)
                 col2im(dx + (n + b) * x_sz, col + (int64_t)b * P, (int64_t)B * P, cv);
     }
@@ -171,7 +158,7 @@ void cpu_conv2d_backward_filter(const burn_conv2d *cv, float *dw, const float *d
         const float *col = group_columns(cv, x + n * x_sz, B), *g = dy + n * y_sz;
         if (B > 1) {
             float *panel = grow(&panel_buf, (size_t)cv->O * B * P);
-            to_panel(panel, g, y_sz, cv->O, P, B);
+            cpu_rows_to_panel(panel, g, cv->O, B, P);
             g = panel;
         }
         cpu_gemm(0, 1, cv->O, K, B * P, 1.0f, g, B * P, col, B * P, 1.0f, dw, K);

@@ -10,7 +10,17 @@
 #include "burn/layers.h"
 #include "burn/moco_math.h"
 
+/* Loops over at least this many elements run on the OpenMP pool (the one OpenBLAS shares);
+ * smaller ones stay on the calling thread, where the fork/join would cost more than it saves.
+ * Every parallel loop splits independent outputs (elements, channels, images): a reduction
+ * keeps its order, so results do not depend on the thread count. */
+#define CPU_PAR_MIN 32768
+
 /* elementwise.c */
+/* panel.c: rows [R, P] of B images <-> one panel [R, B·P] (a GEMM over the group) */
+void cpu_rows_to_panel(float *panel, const float *src, int R, int B, int64_t P);
+void cpu_panel_to_rows(float *dst, const float *panel, int R, int B, int64_t P);
+
 void cpu_fill(float *x, float value, int64_t n);
 void cpu_scale(float *x, float a, int64_t n);
 void cpu_axpy(float *y, float a, const float *x, int64_t n);

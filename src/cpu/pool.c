@@ -8,6 +8,7 @@
 void cpu_maxpool2d_forward(const burn_pool2d *p, float *y, const float *x) {
     int64_t planes = (int64_t)p->N * p->C, in_sz = (int64_t)p->H * p->W,
             out_sz = (int64_t)p->Ho * p->Wo;
+#pragma omp parallel for if (planes * in_sz >= CPU_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *xp = x + pl * in_sz;
         float *yp = y + pl * out_sz;
@@ -21,6 +22,7 @@ void cpu_maxpool2d_forward(const burn_pool2d *p, float *y, const float *x) {
 void cpu_maxpool2d_backward(const burn_pool2d *p, float *dx, const float *dy, const float *x) {
     int64_t planes = (int64_t)p->N * p->C, in_sz = (int64_t)p->H * p->W,
             out_sz = (int64_t)p->Ho * p->Wo;
+#pragma omp parallel for if (planes * in_sz >= CPU_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++)
         for (int ih = 0; ih < p->H; ih++)
             for (int iw = 0; iw < p->W; iw++)
@@ -32,6 +34,7 @@ void cpu_maxpool2d_backward(const burn_pool2d *p, float *dx, const float *dy, co
 void cpu_avgpool2d_forward(const burn_pool2d *p, float *y, const float *x) {
     int64_t planes = (int64_t)p->N * p->C, in_sz = (int64_t)p->H * p->W,
             out_sz = (int64_t)p->Ho * p->Wo;
+#pragma omp parallel for if (planes * in_sz >= CPU_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++)
         for (int oh = 0; oh < p->Ho; oh++)
             for (int ow = 0; ow < p->Wo; ow++)
@@ -42,6 +45,7 @@ void cpu_avgpool2d_forward(const burn_pool2d *p, float *y, const float *x) {
 void cpu_avgpool2d_backward(const burn_pool2d *p, float *dx, const float *dy) {
     int64_t planes = (int64_t)p->N * p->C, in_sz = (int64_t)p->H * p->W,
             out_sz = (int64_t)p->Ho * p->Wo;
+#pragma omp parallel for if (planes * in_sz >= CPU_PAR_MIN)
     for (int64_t pl = 0; pl < planes; pl++)
         for (int ih = 0; ih < p->H; ih++)
             for (int iw = 0; iw < p->W; iw++)
@@ -50,10 +54,12 @@ void cpu_avgpool2d_backward(const burn_pool2d *p, float *dx, const float *dy) {
 }
 
 void cpu_global_avgpool_forward(float *y, const float *x, int N, int C, int HW) {
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int64_t pl = 0; pl < (int64_t)N * C; pl++) y[pl] = burn_plane_mean(x + pl * HW, HW);
 }
 
 void cpu_global_avgpool_backward(float *dx, const float *dy, int N, int C, int HW) {
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int64_t pl = 0; pl < (int64_t)N * C; pl++) {
         float g = dy[pl] / (float)HW;
         for (int i = 0; i < HW; i++) dx[pl * HW + i] = g;

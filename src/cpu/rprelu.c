@@ -1,15 +1,13 @@
 /* rprelu.c — CPU RPReLU (ReActNet): y = PReLU_c(x − γ_c) + ζ_c over NCHW activations with
  * per-channel shift γ, slope and shift ζ (METHOD.md §2). Per-element formulas:
  * include/burn/binarize.h. */
-#include <stdlib.h>
-
 #include "burn/binarize.h"
-#include "burn/check.h"
 #include "cpu_ops.h"
 
 /* x, y [N, C, HW]; gamma, slope, zeta [C] */
 void cpu_rprelu_forward(float *y, const float *x, const float *gamma, const float *slope,
                         const float *zeta, int N, int C, int HW) {
+#pragma omp parallel for collapse(2) if ((int64_t)N * C * HW >= CPU_PAR_MIN)
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
             int64_t base = ((int64_t)n * C + c) * HW;
@@ -24,12 +22,13 @@ void cpu_rprelu_forward(float *y, const float *x, const float *gamma, const floa
 void cpu_rprelu_backward(float *dx, float *dgamma, float *dslope, float *dzeta, const float *g,
                          const float *x, const float *gamma, const float *slope, int N, int C,
                          int HW) {
-    double *sums = burn_xcalloc((size_t)(C > 0 ? C : 1) * 3, sizeof(double)); /* [3][C] */
-    double *s_dx = sums, *s_slope = sums + C, *s_g = sums + 2 * (int64_t)C;
-    for (int n = 0; n < N; n++)
-        for (int c = 0; c < C; c++) {
+    /* channels in parallel; within one, images in order: the sums do not depend on threads */
+#pragma omp parallel for if ((int64_t)N * C * HW >= CPU_PAR_MIN)
+    for (int c = 0; c < C; c++) {
+        float gm = gamma[c], sl = slope[c];
+        double s_dx = 0.0, s_slope = 0.0, s_g = 0.0;
+        for (int n = 0; n < N; n++) {
             int64_t base = ((int64_t)n * C + c) * HW;
-            float gm = gamma[c], sl = slope[c];
             double a_dx = 0.0, a_slope = 0.0, a_g = 0.0;
             for (int i = 0; i < HW; i++) {
                 float gi = g[base + i], xi = x[base + i];
@@ -39,14 +38,12 @@ void cpu_rprelu_backward(float *dx, float *dgamma, float *dslope, float *dzeta, 
                 a_slope += (double)gi * burn_rprelu_dslope(xi, gm);
                 a_g += gi;
             }
-            s_dx[c] += a_dx;
-            s_slope[c] += a_slope;
-            s_g[c] += a_g;
+            s_dx += a_dx;
+            s_slope += a_slope;
+            s_g += a_g;
         }
-    for (int c = 0; c < C; c++) {
-        if (dgamma) dgamma[c] -= (float)s_dx[c];
-        if (dslope) dslope[c] += (float)s_slope[c];
-        if (dzeta) dzeta[c] += (float)s_g[c];
+        if (dgamma) dgamma[c] -= (float)s_dx;
+        if (dslope) dslope[c] += (float)s_slope;
+        if (dzeta) dzeta[c] += (float)s_g;
     }
-    free(sums);
 }

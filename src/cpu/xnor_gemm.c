@@ -2,14 +2,15 @@
  * at run time), threads, the portable kernel, and the backend op cpu_xnor_gemm.
  *
  * C[m, n] = epilogue(K − 2·popc(A_m ⊕ B_n)) for packed ±1 rows (bitpack.h).
- * Threads: a small persistent pthread pool (xnor_parallel; waking it costs tens of µs, so
+ * Threads: the OpenMP pool OpenBLAS shares (xnor_parallel; waking it costs microseconds, so
  * only GEMMs of ~1M+ word-products use it): the columns are cut into contiguous blocks of
- * whole 16-column panel pairs,
- * one per thread; each thread reads all of A and its slice of B, writes its own columns of C
- * and has its own scratch, so nothing is shared but A. No OpenMP: the build has no -fopenmp,
- * and OpenBLAS keeps its own pthread pool. The binary conv instead gives each thread whole
- * images (bconv.c) and runs these kernels single-threaded inside. */
-#include <pthread.h>
+ * whole 16-column panel pairs, one per thread; each thread reads all of A and its slice of B,
+ * writes its own columns of C and has its own scratch, so nothing is shared but A. The binary
+ * conv instead gives each thread whole images (bconv.c) and runs these kernels
+ * single-threaded inside. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,87 +37,19 @@ int burn_cpu_threads(void) {
     return threads;
 }
 
-/* A persistent pool of worker threads (created on first use, grown on demand, parked on a
- * condition variable between jobs). Threads started per call begin on the caller's core and
- * take a while to spread, which halved the speed of sub-millisecond GEMMs; OpenBLAS keeps a
- * pool for the same reason. One job at a time: a call made while the pool is busy (another
- * thread, or a nested call) runs its parts inline instead. */
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    int workers;          /* threads started (workers 1..workers) */
-    uint64_t generation;  /* bumped for each job */
-    int pending;          /* workers that have not finished the current job */
-    void (*fn)(void *ctx, int t);
-    void *ctx;
-    int threads;          /* parts of the current job */
-    pthread_mutex_t busy; /* held by the caller running a job */
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0,
-          0, NULL, NULL, 0, PTHREAD_MUTEX_INITIALIZER};
-
-static void *pool_worker(void *arg) {
-    int t = (int)(intptr_t)arg;
-    uint64_t seen = 0;
-    pthread_mutex_lock(&pool.mu);
-    for (;;) {
-        while (pool.generation == seen) pthread_cond_wait(&pool.go, &pool.mu);
-        seen = pool.generation;
-        void (*fn)(void *, int) = pool.fn;
-        void *ctx = pool.ctx;
-        int threads = pool.threads;
-        pthread_mutex_unlock(&pool.mu);
-        if (t < threads) fn(ctx, t);
-        pthread_mutex_lock(&pool.mu);
-        if (--pool.pending == 0) pthread_cond_signal(&pool.done);
-    }
-    return NULL;
-}
-
-/* A forked child has none of the parent's workers: start from an empty pool. */
-static void pool_after_fork_child(void) {
-    pthread_mutex_init(&pool.mu, NULL);
-    pthread_mutex_init(&pool.busy, NULL);
-    pthread_cond_init(&pool.go, NULL);
-    pthread_cond_init(&pool.done, NULL);
-    pool.workers = 0;
-    pool.generation = 0;
-    pool.pending = 0;
-}
-
-static void pool_grow(int workers) { /* called with pool.mu held, no job running */
-    static int atfork_done = 0;
-    if (!atfork_done) {
-        pthread_atfork(NULL, NULL, pool_after_fork_child);
-        atfork_done = 1;
-    }
-    while (pool.workers < workers) {
-        pthread_t tid;
-        int rc = pthread_create(&tid, NULL, pool_worker, (void *)(intptr_t)(pool.workers + 1));
-        if (rc) burn_check_fail("libc", "pthread_create", __FILE__, __LINE__, strerror(rc), NULL);
-        pthread_detach(tid);
-        pool.workers++;
-    }
-}
-
+/* One part per thread on the OpenMP pool that OpenBLAS's OpenMP build shares (the Makefile
+ * links it): no second pool fighting it for the cores. Inside a parallel region (a nested
+ * call) the parts run inline. */
 void xnor_parallel(int threads, void (*fn)(void *ctx, int t), void *ctx) {
-    if (threads <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
-        for (int t = 0; t < (threads < 1 ? 1 : threads); t++) fn(ctx, t);
+    if (threads < 1) threads = 1;
+#ifdef _OPENMP
+    if (threads > 1 && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+        for (int t = 0; t < threads; t++) fn(ctx, t);
         return;
     }
-    pthread_mutex_lock(&pool.mu);
-    pool_grow(threads - 1);
-    pool.fn = fn;
-    pool.ctx = ctx;
-    pool.threads = threads;
-    pool.pending = pool.workers;
-    pool.generation++;
-    pthread_cond_broadcast(&pool.go);
-    pthread_mutex_unlock(&pool.mu);
-    fn(ctx, 0);
-    pthread_mutex_lock(&pool.mu);
-    while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.mu);
-    pthread_mutex_unlock(&pool.mu);
-    pthread_mutex_unlock(&pool.busy);
+#endif
+    for (int t = 0; t < threads; t++) fn(ctx, t);
 }
 
 /* ---- kernel selection ---- */

@@ -82,9 +82,9 @@ void xnor_gemm_run(const xnor_args *g, int threads);
 /* The same on the calling thread with caller-provided scratch (the conv's per-image GEMMs). */
 void xnor_gemm_run1(const xnor_args *g, void *scratch);
 
-/* Run fn(ctx, t) for t in [0, threads): t = 0 on the caller's thread, the others on a
- * persistent worker pool; returns when all are done. A call made while the pool is busy
- * (nested, or from another thread) runs the parts one after another on the caller's thread. */
+/* Run fn(ctx, t) for t in [0, threads), each part on its own thread of the OpenMP pool;
+ * returns when all are done. A nested call (from inside a part) runs its parts one after
+ * another on the calling thread. */
 void xnor_parallel(int threads, void (*fn)(void *ctx, int t), void *ctx);
 
 #endif

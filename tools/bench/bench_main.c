@@ -6,6 +6,7 @@
 
 #include "bench.h"
 #include "burn/log.h"
+#include "burn/openmp_env.h"
 
 static const struct {
     const char *name;
@@ -23,6 +24,7 @@ static const struct {
 };
 
 int main(int argc, char **argv) {
+    burn_openmp_env(argv);
     int n = (int)(sizeof benches / sizeof benches[0]);
     if (argc >= 2)
         for (int i = 0; i < n; i++)
