@@ -4,6 +4,9 @@
 # skipped test (e.g. a GPU test without a device) is counted as skipped, never as passed.
 set -u
 cd "$(dirname "$0")/.."
+# the test binaries use the library in-process: give their OpenMP runtime the spin count
+# burn_gpu and burn_bench start with (src/core/openmp_env.c); two tests run at once (-j2)
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-10000}
 passed=0 failed=0 skipped=0 broken=()
 tapdir=$(mktemp -d)
 trap 'rm -rf "$tapdir"' EXIT

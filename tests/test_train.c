@@ -219,6 +219,7 @@ Test(train, stage2_starts_from_stage1_student_and_both_heads, .timeout = 120) {
     burn_st_close(&g);
     burn_st_close(&f);
     set(&c2, "train.lr=0.002");
+    free(r2.final_checkpoint);
     /* a stage-1 checkpoint of another width is refused */
     set(&c2, "model.width=0.125");
     cr_assert_eq(burn_train(&c2, burn_cpu_backend(), BURN_RUN_OVERWRITE, &r2), 2);

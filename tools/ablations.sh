@@ -7,6 +7,7 @@
 # A variant whose evaluation files exist is not run again, and an interrupted one continues
 # from its checkpoints (train --resume), so the script resumes.
 #   tools/ablations.sh [VARIANT ...]      (default: all; needs `make demo` first for the teacher)
+# Each two-stage variant takes 5-10 min on 2 cores; all of them about three hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 burn=${BURN_GPU:-./burn_gpu}
@@ -64,8 +65,14 @@ variant() {
     # Table 7: the balance schedule lambda(t) (cosine = burn)
     t7_lambda_constant) two_stage $dir --set loss.lambda_schedule=constant --set loss.lambda_constant=0.7 ;;
     t7_lambda_step)    two_stage $dir --set loss.lambda_schedule=step ;;
-    # the finding of docs/RESULTS.md: the teacher head frozen at its random initialisation
+    # the teacher head: frozen at its random initialisation (the released code), jointly
+    # trained without information maximisation (collapses), and the other mechanisms that
+    # keep it from collapsing (docs/METHOD.md §4; burn itself: teacher_info_max = 0.3)
     frozen_head)       two_stage $dir --set teacher.head_trainable=false ;;
+    joint_no_infomax)  two_stage $dir --set loss.teacher_info_max=0 ;;
+    infomax1_features_slow) two_stage $dir --set loss.teacher_info_max=1 --set loss.fs_on=features \
+                           --set teacher.head_lr_mult=0.1  # by name only; its FC has another width:
+                       evaluate $dir "" --checkpoint $dir/stage2 --set loss.fs_on=features; return ;;
     # baselines (issue 8): the same student, data, updates and optimiser
     byol)              two_stage_from configs/fmnist/byol.ini $dir ;;
     moco_bnn)          two_stage_from configs/fmnist/moco_bnn.ini $dir ;;
@@ -84,7 +91,7 @@ variant() {
     evaluate $dir
 }
 all="t5_kl_only t5_plus_fs t5_plus_dynamic burn burn_seed1 burn_seed2 t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step
-     frozen_head byol moco_bnn s2bnn s2bnn_moco supervised random_init teacher raw_pixels"
+     frozen_head joint_no_infomax byol moco_bnn s2bnn s2bnn_moco supervised random_init teacher raw_pixels"
 for v in ${@:-$all}; do variant $v; done
 labels=() runs=()
 for v in $all; do [ -d $out/$v ] && runs+=($out/$v) && labels+=(--label $v); done
