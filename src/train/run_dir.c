@@ -79,10 +79,13 @@ static int take_lock(const char *dir) {
             burn_error_set("run.dir %s: cannot lock %s: %s", dir, path, strerror(err));
         close(fd);
         fd = -1;
-    } else { /* the holder's pid, for the message above */
+    } else { /* the holder's pid, for the message above (best effort: the lock holds without) */
         char pid[32];
         int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-        if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) { /* advisory */ }
+        if (ftruncate(fd, 0) == 0) {
+            ssize_t written = pwrite(fd, pid, (size_t)len, 0);
+            (void)written;
+        }
     }
     free(path);
     return fd;
