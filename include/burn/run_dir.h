@@ -4,9 +4,8 @@
  * gets a clear error, never a mixed run), and checks what is there against the mode:
  *   BURN_RUN_NEW        refuses a directory that already holds a run (one of the files the
  *                       command writes): pass --resume or --overwrite, or another run.dir
- *   BURN_RUN_RESUME     keeps everything; refuses when checkpoints are there but none is valid
- *                       (each named with its reason), so a corrupt run is never restarted
- *                       from scratch over its own files
+ *   BURN_RUN_RESUME     keeps everything (what to resume from is the command's: train refuses
+ *                       checkpoints of which none is valid, train_plan.c)
  *   BURN_RUN_OVERWRITE  removes the old run's files (the command's outputs and their
  *                       temporaries; nothing else: inputs kept there, subdirectories stay)
  * Rank 0 alone claims (the only writer). */

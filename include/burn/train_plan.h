@@ -38,7 +38,7 @@ typedef struct burn_train_plan {
     burn_loader *loader;   /* burn_train_plan_start */
     float *dv[2];          /* device copies of the two views */
     burn_metrics metrics;  /* rank 0 */
-    char *resumed_from;    /* rank 0: the checkpoint --resume loaded, or NULL */
+    char *resume_from;     /* rank 0, --resume: the newest valid checkpoint, or NULL */
 } burn_train_plan;
 
 /* Join the data-parallel job, claim run.dir for mode (rank 0: include/burn/run_dir.h) and

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "burn/check.h"
-#include "burn/ckpt.h"
 #include "burn/fileio.h"
 #include "burn/log.h"
 
@@ -107,16 +106,6 @@ int burn_run_dir_claim(const char *dir, burn_run_mode mode, const char *const *o
         burn_error_set("run.dir %s already holds a run (%s): pass --resume to continue it or "
                        "--overwrite to replace it, or choose another run.dir", dir, first);
         goto refuse;
-    } else if (mode == BURN_RUN_RESUME) {
-        int files = 0;
-        char *latest = burn_ckpt_find_latest(dir, &files);
-        if (!latest && files > 0) {
-            burn_error_set("--resume: none of the %d checkpoint(s) in %s is valid (each is "
-                           "named above with its reason); nothing was changed: remove or "
-                           "repair them, or pass --overwrite to start again", files, dir);
-            goto refuse;
-        }
-        free(latest);
     }
     return fd;
 refuse:

@@ -37,14 +37,19 @@ int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_
     int code = 0;
     if (burn_rank == 0 && (p->lock_fd = burn_run_dir_claim(p->dir, mode, outputs, &code)) < 0)
         return fail(p, code);
-    if (burn_rank == 0 && mode == BURN_RUN_RESUME) { /* nothing to resume: a new run, whose
-                                                      * train.init_from applies */
-        char *latest = burn_ckpt_find_latest(p->dir, NULL);
-        if (!latest) {
+    if (burn_rank == 0 && mode == BURN_RUN_RESUME) { /* the one lookup of what to resume */
+        int files = 0;
+        p->resume_from = burn_ckpt_find_latest(p->dir, &files);
+        if (!p->resume_from && files > 0) { /* never restart a corrupt run over its files */
+            burn_error_set("--resume: none of the %d checkpoint(s) in %s is valid (each is "
+                           "named above with its reason); nothing was changed: remove or "
+                           "repair them, or pass --overwrite to start again", files, p->dir);
+            return fail(p, 1);
+        }
+        if (!p->resume_from) { /* nothing yet: a new run, whose train.init_from applies */
             burn_log("--resume: no checkpoint in %s, starting from the beginning", p->dir);
             p->mode = BURN_RUN_NEW;
         }
-        free(latest);
     }
     char *path = NULL;
     if (burn_rank == 0 &&
@@ -87,20 +92,16 @@ int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_
     return 0;
 }
 
-/* Rank 0: load the newest checkpoint and map its position onto this run's layout. */
+/* Rank 0: load the newest checkpoint (found by burn_train_plan_init) and map its position
+ * onto this run's layout. */
 static int load_latest(burn_train_plan *p, burn_params *ps, float *adam_m, float *adam_v,
                        burn_ckpt_state *st) {
-    char *latest = burn_ckpt_find_latest(p->dir, NULL);
-    if (!latest) { /* burn_train_plan_init found one: it went away since */
-        burn_error_set("--resume: the checkpoints of %s went away during start-up", p->dir);
-        return fail(p, -1);
-    }
+    const char *latest = p->resume_from;
     const char *kind = st->kind; /* the loop's own; the file's is checked by the tensor names */
     burn_dist_layout saved;
     if (burn_ckpt_load(latest, ps, adam_m, adam_v, st) != 0 ||
         burn_dist_ckpt_layout(latest, &saved) != 0) {
         fail(p, 1);
-        free(latest);
         return -1;
     }
     st->kind = kind;
@@ -111,7 +112,6 @@ static int load_latest(burn_train_plan *p, burn_params *ps, float *adam_m, float
         if (burn_sampler_init(&s, p->src->count, (int)saved.batch, 0, saved.world, 1,
                               p->lo.drop_last, p->lo.seed) != 0) {
             fprintf(stderr, "%s: %s: %s\n", p->prog, latest, burn_error());
-            free(latest);
             return -1;
         }
         spe_saved = s.steps_per_epoch;
@@ -130,7 +130,6 @@ static int load_latest(burn_train_plan *p, burn_params *ps, float *adam_m, float
     if (st->step >= p->stop)
         burn_log("the run in %s is complete (update %lld of %lld): nothing to train", p->dir,
                  (long long)st->step, (long long)p->stop);
-    p->resumed_from = latest;
     return 0;
 }
 
@@ -220,8 +219,8 @@ int burn_train_plan_after_update(burn_train_plan *p, const burn_config *cfg,
 }
 
 void burn_train_plan_finish(burn_train_plan *p, burn_train_result *result) {
-    if (!result->final_checkpoint && p->resumed_from) /* resumed a complete run */
-        result->final_checkpoint = burn_xstrdup(p->resumed_from);
+    if (!result->final_checkpoint && p->resume_from) /* resumed a complete run */
+        result->final_checkpoint = burn_xstrdup(p->resume_from);
     if (burn_world_size > 1) { /* every rank returns the path (the pipeline's stage 2 needs it) */
         int64_t len = burn_rank == 0 && result->final_checkpoint
                           ? (int64_t)strlen(result->final_checkpoint) + 1 : 0;
@@ -244,7 +243,7 @@ void burn_train_plan_free(burn_train_plan *p) {
         if (p->dv[i]) p->be->free(p->dv[i]);
     burn_preempt_uninstall();
     burn_run_dir_release(p->lock_fd);
-    free(p->resumed_from);
+    free(p->resume_from);
     memset(p, 0, sizeof *p);
     p->lock_fd = -1;
 }
