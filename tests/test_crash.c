@@ -6,7 +6,8 @@
  * run directory that cannot be created are clear errors with exit 1, and the previous
  * checkpoint stays intact. SIGTERM at random moments and SIGINT stop after the update in
  * flight with a checkpoint (exit 128 + signal) and the resumed run is bit-identical; a run
- * directory's lock refuses a second process and dies with its holder. */
+ * directory's lock refuses a second process and dies with its holder. The programs start
+ * libgomp with GOMP_SPINCOUNT=10000 unless the user chose a spin count or wait policy. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -338,4 +339,56 @@ Test(crash, the_lock_dies_with_its_holder, .timeout = 60) {
     cr_assert_eq(wait_exit(spawn_train(run, 1, NULL, 0, err2), &sig), 0, "resume after the kill");
     rm_rf(run), unlink(errp), unlink(err2);
     free(err), free(run), free(errp), free(err2);
+}
+
+/* GOMP_SPINCOUNT in the environment of a running `burn_gpu train` started with the
+ * environment given (src/core/openmp_env.c: set, by a re-execution, unless the user chose). */
+static char *spincount_of_child(const char *var, const char *value) {
+    char *run = fresh_dir("omp-env"), *errp = tu_tmp_path("omp-env.err");
+    char *saved = getenv("GOMP_SPINCOUNT") ? strdup(getenv("GOMP_SPINCOUNT")) : NULL;
+    unsetenv("GOMP_SPINCOUNT");
+    if (var) setenv(var, value, 1);
+    setenv("BURN_DIST_FAULT", "hang:0:0", 1);
+    pid_t pid = spawn_train(run, 0, NULL, 0, errp);
+    unsetenv("BURN_DIST_FAULT");
+    if (var) unsetenv(var);
+    if (saved) setenv("GOMP_SPINCOUNT", saved, 1);
+    int hung = 0;
+    for (int i = 0; i < 600 && !hung; i++) { /* the re-executed process, in its first update */
+        unsigned char *t;
+        size_t n;
+        if (burn_read_file(errp, 1 << 20, &t, &n) == 0) {
+            hung = memmem(t, n, "BURN_DIST_FAULT: hang", 21) != NULL;
+            free(t);
+        }
+        if (!hung) sleep_ms(50);
+    }
+    cr_assert(hung, "train never reached update 0");
+    char path[64], *found = NULL;
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "rb"); /* a /proc file: size 0 to stat, read it through */
+    cr_assert_not_null(f, "%s", path);
+    static char env[1 << 20];
+    size_t n = fread(env, 1, sizeof env - 1, f);
+    fclose(f);
+    env[n] = '\0';
+    for (size_t i = 0; i < n; i += strlen(env + i) + 1)
+        if (strncmp(env + i, "GOMP_SPINCOUNT=", 15) == 0) found = strdup(env + i + 15);
+    int sig;
+    kill(pid, SIGKILL);
+    wait_exit(pid, &sig);
+    rm_rf(run), unlink(errp);
+    free(saved), free(run), free(errp);
+    return found;
+}
+
+Test(crash, openmp_spin_count_is_lowered_unless_the_user_chose, .timeout = 60) {
+    char *v = spincount_of_child(NULL, NULL);
+    cr_assert(v && strcmp(v, "10000") == 0, "GOMP_SPINCOUNT %s", v ? v : "(unset)");
+    free(v);
+    v = spincount_of_child("GOMP_SPINCOUNT", "123");
+    cr_assert(v && strcmp(v, "123") == 0, "the user's GOMP_SPINCOUNT replaced: %s", v ? v : "(unset)");
+    free(v);
+    v = spincount_of_child("OMP_WAIT_POLICY", "passive");
+    cr_assert_null(v, "GOMP_SPINCOUNT %s set although OMP_WAIT_POLICY was", v);
 }

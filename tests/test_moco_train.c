@@ -191,6 +191,25 @@ Test(moco_train, sigterm_checkpoints_and_resume_continues_bit_for_bit, .timeout 
     check_resume("moco-term", "BURN_DIST_FAULT=term:0:2 ", "", 128 + 15);
 }
 
+/* pretrain-teacher claims its run directory like train (include/burn/run_dir.h) */
+Test(moco_train, a_used_run_dir_needs_resume_or_overwrite, .timeout = 60) {
+    char *dir = tu_tmp_path("moco-reuse"), *out;
+    const char *one = " --set moco.max_steps=1";
+    cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s 2>&1", dir, one), 0, "%s", out);
+    free(out);
+    cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s 2>&1", dir, one), 2, "%s", out);
+    cr_assert(strstr(out, "already holds a run") && strstr(out, "--overwrite"), "%s", out);
+    free(out);
+    cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s --resume --overwrite 2>&1", dir, one), 2,
+                 "%s", out);
+    cr_assert(strstr(out, "give one"), "%s", out);
+    free(out);
+    cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s --overwrite 2>&1", dir, one), 0, "%s", out);
+    free(out);
+    rm_run(dir);
+    free(dir);
+}
+
 Test(moco_train, bad_config_values_exit_2) {
     char *dir = tu_tmp_path("moco-bad"), *out;
     cr_assert_eq(runf(&out, TINY " --set run.dir=%s%s 2>&1", dir, " --set moco.temperature=0"), 2,

@@ -3,9 +3,10 @@
  * At each barrier libgomp's threads busy-wait GOMP_SPINCOUNT iterations (300000 by default,
  * up to a millisecond) before they sleep. On a machine whose cores other work shares (the
  * data loader's threads, other processes, several ranks) the spinning threads hold the cores
- * that the thread everyone waits for needs, and each parallel loop can cost a time slice:
- * measured on 2 cores beside a 2-thread job, the MoCo tests took 82 s by default, 31 s at
- * 10000; a quiet 2-core BURN step is the same within run-to-run noise (docs/BENCHMARKS.md).
+ * that the thread everyone waits for needs, and each parallel loop can cost a time slice
+ * (seen, as wall time, not a benchmark: tests/test_moco_train on 2 cores beside a 2-thread
+ * job took 82 s by default, 31 s at 10000); `burn_bench step` on a quiet 2-core machine
+ * showed no difference beyond its run-to-run noise.
  * The variable is read when libgomp loads, before main, hence the one re-execution. */
 #include "burn/openmp_env.h"
 
