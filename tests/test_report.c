@@ -1,6 +1,7 @@
 /* test_report.c — `burn_gpu report` on fixture JSON files: the markdown table has a row per
  * run and a column per protocol measure with the right numbers ("–" where missing), checked
- * cell by cell; labels, direct files, skipped non-results; clear errors for bad JSON. */
+ * cell by cell; labels, direct files, skipped non-results; runs sharing a label averaged (mean ±
+ * sample std, count); clear errors for bad JSON. */
 #include <criterion/criterion.h>
 #include <sys/stat.h>
 
@@ -172,6 +173,32 @@ Test(report, labels_name_the_rows) {
     cr_assert_str_eq(at(&t, "BURN", "SVM mAP k=2"), "50.00 ± 1.23");
     cr_assert_str_eq(at(&t, "S2\\|BNN", "SVM mAP k=2"), "30.00"); /* '|' escaped */
     cr_assert_str_eq(at(&t, "S2\\|BNN", "k-NN top-1 (k=20)"), "–");
+    free(cmd), free(out);
+}
+
+Test(report, runs_sharing_a_label_are_averaged) {
+    /* three seeds of one variant: k-NN 70, 72, 74 -> 72.00 ± 2.00 (sample std); linear in two */
+    const char *knn = "{\"protocol\": \"knn\", \"k\": 20, \"top1\": %s}";
+    const char *top1[] = {"0.70", "0.72", "0.74"};
+    for (int s = 0; s < 3; s++) {
+        char rel[64], text[128];
+        snprintf(rel, sizeof rel, "seeds%d/knn.json", s);
+        snprintf(text, sizeof text, knn, top1[s]);
+        put(rel, text);
+    }
+    put("seeds0/linear.json", "{\"protocol\": \"linear\", \"top1\": 0.60}");
+    put("seeds1/linear.json", "{\"protocol\": \"linear\", \"top1\": 0.61}");
+    char *cmd, *out;
+    cr_assert(asprintf(&cmd, "%s report --label V --label V --label V --label one %s/seeds0 "
+                       "%s/seeds1 %s/seeds2 %s/runA 2>&1", BURN_GPU, dir, dir, dir, dir) > 0);
+    cr_assert_eq(run(cmd, &out), 0, "%s", out);
+    cr_assert(!strstr(out, "warning"), "every run directory has results: %s", out);
+    table t;
+    parse_table(out, &t);
+    cr_assert_eq(t.rows, 3, "%s", out);
+    cr_assert_str_eq(at(&t, "V", "k-NN top-1 (k=20)"), "72.00 ± 2.00 (3)");
+    cr_assert_str_eq(at(&t, "V", "linear top-1"), "60.50 ± 0.71 (2)");
+    cr_assert_str_eq(at(&t, "one", "k-NN top-1 (k=20)"), "47.54"); /* a single run: its number */
     free(cmd), free(out);
 }
 

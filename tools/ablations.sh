@@ -3,11 +3,12 @@
 # baselines on Fashion-MNIST, on the CPU: every variant trains the demo's 1/4-width ReActNet-A
 # (configs/demo/) against the demo's MoCo v2 teacher for the same number of updates, then is
 # evaluated by weighted k-NN and by linear evaluation (configs/fmnist/linear.ini). Results:
-# runs/ablations/<variant>/{knn,linear}.json and runs/ablations/report.md (burn_gpu report).
-# A variant whose evaluation files exist is not run again, and an interrupted one continues
-# from its checkpoints (train --resume), so the script resumes.
-#   tools/ablations.sh [VARIANT ...]      (default: all; needs `make demo` first for the teacher)
-# Each two-stage variant takes 5-10 min on 2 cores; all of them about three hours.
+# runs/ablations/<variant>/seed<s>/{knn,linear}.json and runs/ablations/report.md (burn_gpu
+# report: a row per variant, mean ± std over its seeds). A variant whose evaluation files exist
+# is not run again, and an interrupted one continues from its checkpoints (train --resume), so
+# the script resumes. Seed-major: every variant at the first seed, then at the next.
+#   [SEEDS="0 1 2"] tools/ablations.sh [VARIANT ...]   (default: all; `make demo` first: the teacher)
+# Each two-stage variant takes 5-10 min on 2 cores; all of them at 3 seeds about six hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 burn=${BURN_GPU:-./burn_gpu}
@@ -22,9 +23,9 @@ mkdir -p "$out"
 two_stage_from() {
     local cfg=$1 dir=$2; shift 2
     [ -f "$dir/stage2/done" ] && return 0
-    $burn train --resume --config $cfg --set run.dir=$dir/stage1 "$@"
+    $burn train --resume --config $cfg --set run.dir=$dir/stage1 $seed "$@"
     $burn train --resume --config $cfg --set run.dir=$dir/stage2 --set model.stage=2 \
-        --set train.init_from=$dir/stage1 "$@"
+        --set train.init_from=$dir/stage1 $seed "$@"
     touch "$dir/stage2/done"
 }
 two_stage() { two_stage_from $s1 "$@"; }
@@ -33,32 +34,30 @@ one_stage() {
     local dir=$1; shift
     [ -f "$dir/stage2/done" ] && return 0
     $burn train --resume --config $s2 --set run.dir=$dir/stage2 --set train.init_from= \
-        --set train.epochs=6 "$@"
+        --set train.epochs=6 $seed "$@"
     touch "$dir/stage2/done"
 }
 evaluate() { # dir [weights, default dir/stage2] [eval options]: k-NN and linear evaluation
     local dir=$1 ckpt=${2:-$1/stage2}; shift; [ $# -gt 0 ] && shift
-    local args=(--checkpoint "$ckpt")
-    [ $# -gt 0 ] && args=("$@")
+    local args=(--checkpoint "$ckpt" $seed)
+    [ $# -gt 0 ] && args=("$@" $seed)
     mkdir -p "$dir"
     [ -f "$dir/knn.json" ] || $burn eval knn --config $s2 "${args[@]}" --json "$dir/knn.json" | tail -n 1
     [ -f "$dir/linear.json" ] || $burn eval linear --config configs/fmnist/linear.ini "${args[@]}" \
         --json "$dir/linear.json" | tail -n 1
 }
 
-# Table 5's static λ: the middle of the cosine schedule's range (0.9 -> 0.7)
 # Table 5's static λ: the middle of the cosine schedule's range 0.9 -> 0.7 (Table 7 uses 0.7)
 lam_const="--set loss.lambda_schedule=constant --set loss.lambda_constant=0.8"
-variant() {
-    local name=$1 dir=$out/$1
-    echo "== $name"
+variant() { # name seed
+    local name=$1 dir=$out/$1/seed$2 seed="--set run.seed=$2"
+    echo "== $name seed $2"
     case $name in
     # Table 5: the components added one by one (the last row is BURN itself)
     t5_kl_only)        one_stage $dir --set loss.lambda_schedule=constant --set loss.lambda_constant=0 ;;
     t5_plus_fs)        one_stage $dir $lam_const ;;
     t5_plus_dynamic)   one_stage $dir ;;
     burn)              two_stage $dir ;;
-    burn_seed1|burn_seed2) two_stage $dir --set run.seed=${name#burn_seed} ;; # the spread of one row
     # Table 6: the feature-similarity measure (cosine = burn)
     t6_fs_l1)          two_stage $dir --set loss.fs=l1 ;;
     t6_fs_l2)          two_stage $dir --set loss.fs=l2 ;;
@@ -76,12 +75,12 @@ variant() {
     # baselines (issue 8): the same student, data, updates and optimiser
     byol)              two_stage_from configs/fmnist/byol.ini $dir ;;
     moco_bnn)          two_stage_from configs/fmnist/moco_bnn.ini $dir ;;
-    s2bnn)             [ -f $out/burn/stage2/done ] || variant burn
-                       two_stage_from configs/fmnist/s2bnn.ini $dir --set teacher.head_init=$out/burn/stage1 ;;
+    s2bnn)             [ -f $out/burn/seed$2/stage2/done ] || variant burn $2
+                       two_stage_from configs/fmnist/s2bnn.ini $dir --set teacher.head_init=$out/burn/seed$2/stage1 ;;
     s2bnn_moco)        two_stage_from configs/fmnist/s2bnn.ini $dir --set head.hidden=128 --set head.out=64 \
                            --set teacher.head_init=runs/demo/teacher/moco-checkpoint.safetensors ;;
     supervised)        [ -f $dir/finetune.json ] || $burn finetune --config configs/fmnist/supervised.ini \
-                           --checkpoint random --fraction 1 --set run.dir=$dir/stage2 \
+                           --checkpoint random --fraction 1 --set run.dir=$dir/stage2 $seed \
                            --json $dir/finetune.json | tail -n 1 ;;
     random_init)       evaluate $dir random; return ;;
     teacher)           evaluate $dir "" --backbone teacher; return ;;
@@ -90,9 +89,9 @@ variant() {
     esac
     evaluate $dir
 }
-all="t5_kl_only t5_plus_fs t5_plus_dynamic burn burn_seed1 burn_seed2 t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step
+all="t5_kl_only t5_plus_fs t5_plus_dynamic burn t6_fs_l1 t6_fs_l2 t7_lambda_constant t7_lambda_step
      frozen_head joint_no_infomax byol moco_bnn s2bnn s2bnn_moco supervised random_init teacher raw_pixels"
-for v in ${@:-$all}; do variant $v; done
-labels=() runs=()
-for v in $all; do [ -d $out/$v ] && runs+=($out/$v) && labels+=(--label $v); done
+for s in ${SEEDS:-0 1 2}; do for v in ${@:-$all}; do variant $v $s; done; done
+labels=() runs=() # every seed of a variant under one label: burn_gpu report averages them
+for v in $all; do for d in $out/$v/seed*; do [ -d $d ] && runs+=($d) && labels+=(--label $v); done; done
 $burn report --out $out/report.md "${labels[@]}" "${runs[@]}"

@@ -6,7 +6,9 @@
  * Inputs: JSON files, or run directories whose *.json files with a "protocol" key are read
  * (not recursively). A file's row: its --label or directory, then ": suffix" when the file is
  * named <protocol>_<suffix>.json (runs/demo/knn_teacher.json -> "runs/demo: teacher"), so the
- * several backbones evaluated in one run directory get a row each. */
+ * several backbones evaluated in one run directory get a row each. Runs that share a row name
+ * (the seeds of one variant, given one --label each) are one row: every cell then shows the
+ * mean ± the sample standard deviation over them and how many there were. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>
@@ -32,9 +34,13 @@ typedef struct column {
     char header[64];
 } column;
 
+/* The values of one row's measure, one per run with that row name; own_sd: the spread a
+ * single result reports itself (few-shot SVM over its draws), < 0 when none. */
 typedef struct cell {
     int row, col;
-    char text[48];
+    double *values;
+    int n;
+    double own_sd;
 } cell;
 
 typedef struct report {
@@ -44,6 +50,7 @@ typedef struct report {
     int ncols;
     cell *cells;
     int ncells;
+    int nvalues; /* over all cells */
 } report;
 
 static int find_row(report *r, const char *name) {
@@ -65,21 +72,35 @@ static int find_col(report *r, int protocol, double sub, const char *header) {
     return r->ncols++;
 }
 
-/* One number of one row; a second value for the same cell is reported and ignored. */
-static void put(report *r, const char *file, int row, int protocol, double sub,
-                const char *header, const char *text) {
+/* One value of one row's measure (a fraction: 0.5 is 50%), added to that cell's values. */
+static void put(report *r, int row, int protocol, double sub, const char *header, double value,
+                double own_sd) {
     int col = find_col(r, protocol, sub, header);
-    for (int i = 0; i < r->ncells; i++)
-        if (r->cells[i].row == row && r->cells[i].col == col) {
-            burn_warn("report: %s: row '%s' already has '%s' (%s); keeping that one", file,
-                      r->rows[row], header, r->cells[i].text);
-            return;
-        }
-    r->cells = burn_xrealloc(r->cells, sizeof(cell) * (size_t)(r->ncells + 1));
-    cell *c = &r->cells[r->ncells++];
-    c->row = row;
-    c->col = col;
-    snprintf(c->text, sizeof c->text, "%s", text);
+    cell *c = NULL;
+    for (int i = 0; i < r->ncells && !c; i++)
+        if (r->cells[i].row == row && r->cells[i].col == col) c = &r->cells[i];
+    if (!c) {
+        r->cells = burn_xrealloc(r->cells, sizeof(cell) * (size_t)(r->ncells + 1));
+        c = &r->cells[r->ncells++];
+        *c = (cell){.row = row, .col = col, .own_sd = own_sd};
+    }
+    c->values = burn_xrealloc(c->values, sizeof(double) * (size_t)(c->n + 1));
+    c->values[c->n++] = value;
+    r->nvalues++;
+}
+
+/* A cell's text in %: one value ("61.23", or "50.00 ± 1.23" with its own spread), or the mean
+ * ± sample std over the runs and their count ("69.96 ± 0.89 (3)"). */
+static void cell_text(const cell *c, char *buf, size_t len) {
+    double mean = 0, ss = 0;
+    for (int i = 0; i < c->n; i++) mean += c->values[i] / c->n;
+    for (int i = 0; i < c->n; i++) ss += (c->values[i] - mean) * (c->values[i] - mean);
+    if (c->n > 1)
+        snprintf(buf, len, "%.2f ± %.2f (%d)", 100 * mean, 100 * sqrt(ss / (c->n - 1)), c->n);
+    else if (c->own_sd >= 0)
+        snprintf(buf, len, "%.2f ± %.2f", 100 * mean, 100 * c->own_sd);
+    else
+        snprintf(buf, len, "%.2f", 100 * mean);
 }
 
 static const cJSON *number(const cJSON *obj, const char *key) {
@@ -117,8 +138,6 @@ static char *row_name(const char *base, const char *path, const char *protocol, 
     return name;
 }
 
-static void percent(char *buf, size_t len, double v) { snprintf(buf, len, "%.2f", 100 * v); }
-
 /* Read one JSON file into the report. direct: given on the command line (a file that is not a
  * result is an error then; in a directory it is skipped). 0, or -1 with burn_error(). */
 static int add_file(report *r, const char *path, const char *base, int labelled_file, int direct) {
@@ -149,7 +168,7 @@ static int add_file(report *r, const char *path, const char *base, int labelled_
     char *name = row_name(base, path, p, labelled_file);
     int row = find_row(r, name);
     free(name);
-    char text[48], header[64];
+    char header[64];
     double top1, v;
     if (strcmp(p, "knn") == 0) {
         rc = need(root, "top1", path, p, &top1);
@@ -157,18 +176,14 @@ static int add_file(report *r, const char *path, const char *base, int labelled_
             const cJSON *k = number(root, "k");
             if (k) snprintf(header, sizeof header, "k-NN top-1 (k=%g)", k->valuedouble);
             else snprintf(header, sizeof header, "k-NN top-1");
-            percent(text, sizeof text, top1);
-            put(r, path, row, COL_KNN, k ? k->valuedouble : 0, header, text);
+            put(r, row, COL_KNN, k ? k->valuedouble : 0, header, top1, -1);
         }
     } else if (strcmp(p, "linear") == 0) {
         rc = need(root, "top1", path, p, &top1);
         if (rc == 0) {
-            percent(text, sizeof text, top1);
-            put(r, path, row, COL_LINEAR, 1, "linear top-1", text);
-            if (number(root, "top5")) {
-                percent(text, sizeof text, number(root, "top5")->valuedouble);
-                put(r, path, row, COL_LINEAR, 5, "linear top-5", text);
-            }
+            put(r, row, COL_LINEAR, 1, "linear top-1", top1, -1);
+            if (number(root, "top5"))
+                put(r, row, COL_LINEAR, 5, "linear top-5", number(root, "top5")->valuedouble, -1);
         }
     } else if (strcmp(p, "svm") == 0) {
         const cJSON *rows = cJSON_GetObjectItemCaseSensitive(root, "rows"), *item;
@@ -184,11 +199,8 @@ static int add_file(report *r, const char *path, const char *base, int labelled_
             if (shots > 0) snprintf(header, sizeof header, "SVM mAP k=%g", shots);
             else snprintf(header, sizeof header, "SVM mAP full");
             const cJSON *sd = number(item, "map_std");
-            if (shots > 0 && sd)
-                snprintf(text, sizeof text, "%.2f ± %.2f", 100 * map, 100 * sd->valuedouble);
-            else
-                percent(text, sizeof text, map);
-            put(r, path, row, COL_SVM, shots > 0 ? shots : INFINITY, header, text);
+            put(r, row, COL_SVM, shots > 0 ? shots : INFINITY, header, map,
+                shots > 0 && sd ? sd->valuedouble : -1);
         }
     } else if (strcmp(p, "finetune") == 0) {
         rc = need(root, "fraction", path, p, &v);
@@ -197,8 +209,7 @@ static int add_file(report *r, const char *path, const char *base, int labelled_
             /* a fraction of the labels: 0.01 -> "1%" */
             if (v <= 1) snprintf(header, sizeof header, "finetune top-1 (%g%%)", 100 * v);
             else snprintf(header, sizeof header, "finetune top-1 (%g)", v);
-            percent(text, sizeof text, top1);
-            put(r, path, row, COL_FINETUNE, v, header, text);
+            put(r, row, COL_FINETUNE, v, header, top1, -1);
         }
     } else {
         burn_warn("report: %s: protocol \"%s\" has no column; skipped", path, p);
@@ -234,9 +245,9 @@ static int add_dir(report *r, const char *dir, const char *base, int *found) {
     for (int i = 0; i < n; i++) {
         struct stat st;
         if (rc == 0 && stat(names[i], &st) == 0 && S_ISREG(st.st_mode)) {
-            before = r->ncells;
+            before = r->nvalues;
             rc = add_file(r, names[i], base, 0, 0);
-            *found += r->ncells > before;
+            *found += r->nvalues > before;
         }
         free(names[i]);
     }
@@ -279,16 +290,17 @@ static char *render(report *r) {
         }
         fputs(" |", f);
         for (int j = 0; j < r->ncols; j++) {
-            const char *text = "–";
+            char text[64] = "–";
             for (int k = 0; k < r->ncells; k++)
                 if (r->cells[k].row == i && old_to_new[r->cells[k].col] == j)
-                    text = r->cells[k].text;
+                    cell_text(&r->cells[k], text, sizeof text);
             fprintf(f, " %s |", text);
         }
         fputc('\n', f);
     }
     fprintf(f, "\nAccuracies (top-1, top-5) and SVM mAP (VOC07 11-point) in %% on the val split; "
-               "few-shot SVM: mean ± std over the draws; – : not evaluated.\n");
+               "few-shot SVM: mean ± std over the draws; a row of several runs: mean ± std over "
+               "them (how many); – : not evaluated.\n");
     fclose(f);
     free(old_to_new);
     free(sorted);
@@ -307,7 +319,8 @@ int cmd_report(int argc, char **argv) {
         "Collect evaluation results (the --json files of burn_gpu eval knn/linear/svm and "
         "finetune, given directly or found as *.json in run directories) into one markdown table: "
         "a row per run (its directory or --label; <protocol>_<name>.json adds ': name'), a "
-        "column per protocol measure, '–' where missing.",
+        "column per protocol measure, '–' where missing. Runs given the same --label (e.g. the "
+        "seeds of one variant) make one row: mean ± std over them (their count).",
         opts, 1 << 20, argc, argv);
     if (rc) return rc;
     if (a.npositional == 0) {
@@ -377,6 +390,7 @@ int cmd_report(int argc, char **argv) {
     for (int i = 0; i < r.nrows; i++) free(r.rows[i]);
     free(r.rows);
     free(r.cols);
+    for (int i = 0; i < r.ncells; i++) free(r.cells[i].values);
     free(r.cells);
     free(labels);
     burn_args_free(&a);
