@@ -438,7 +438,7 @@ static float *final_head(const burn_config *c, const char *ckpt, int64_t *n) {
     cr_assert_eq(burn_model_init(&m, c, burn_cpu_backend(), NB), 0);
     if (ckpt) {
         static const char *const head[] = {"teacher_head.", NULL};
-        cr_assert_eq(burn_ckpt_init_from(ckpt, &m.params, head), 0, "%s", burn_error());
+        cr_assert_eq(burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", ckpt, NULL, 0}, &m.params, head), 0, "%s", burn_error());
     }
     int i = burn_params_find(&m.params, "teacher_head.0.weight");
     int64_t b = m.params.p[i].offset;

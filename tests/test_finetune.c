@@ -395,7 +395,7 @@ Test(finetune_model, loads_the_student_of_a_burn_checkpoint) {
     burn_finetune_model m;
     cr_assert_eq(burn_finetune_model_init(&m, &c, burn_cpu_backend(), 4, 3, 1), 0);
     float *cls_before = host_params(&m);
-    cr_assert_eq(burn_finetune_model_load_student(&m, dir), 0, "%s", burn_error());
+    cr_assert_eq(burn_finetune_model_load_student(&m, dir, &c), 0, "%s", burn_error());
     float *ft = host_params(&m), *burn = malloc(sizeof(float) * (size_t)bm.params.total);
     burn_params_download(&bm.params, burn);
     int students = 0;
@@ -413,10 +413,13 @@ Test(finetune_model, loads_the_student_of_a_burn_checkpoint) {
     }
     cr_assert_gt(students, 50);
     burn_finetune_model_free(&m);
-    /* another width: the error names a tensor */
+    /* another width: the checkpoint's model is named; unchecked, the error names a tensor */
     set(&c, "model.width=0.125");
     cr_assert_eq(burn_finetune_model_init(&m, &c, burn_cpu_backend(), 4, 3, 1), 0);
-    cr_assert_eq(burn_finetune_model_load_student(&m, path), -1);
+    cr_assert_eq(burn_finetune_model_load_student(&m, path, &c), -1);
+    cr_assert(strstr(burn_error(), "--checkpoint") && strstr(burn_error(), "model.width = 0.0625") &&
+              strstr(burn_error(), "--set model.width=0.0625"), "%s", burn_error());
+    cr_assert_eq(burn_finetune_model_load_student(&m, path, NULL), -1);
     cr_assert(strstr(burn_error(), "--checkpoint") && strstr(burn_error(), "student."), "%s",
               burn_error());
     burn_finetune_model_free(&m);

@@ -534,7 +534,7 @@ Test(infer, torch_export_matches_runtime_in_pytorch) {
 
 /* A few stage-2 steps of the tiny config, exported through the command: the sizes are
  * printed, the file loads and runs; usage errors exit 2 (no format, both formats, a stage-1
- * config), a missing checkpoint 1. */
+ * config, a missing checkpoint); every reader names a model that is not the checkpoint's. */
 Test(infer, export_command_on_trained_checkpoint) {
     char *dir = tu_tmp_path("export-run"), *out = tu_tmp_path("export.safetensors");
     char cmd[2048], log[8192];
@@ -572,7 +572,31 @@ Test(infer, export_command_on_trained_checkpoint) {
     cr_assert(strstr(log, "model.stage"), "%s", log);
     snprintf(cmd, sizeof cmd, "%s export --packed %s --checkpoint %s/nothing --out %s 2>&1",
              BURN_GPU, cfg, dir, out);
-    cr_assert_eq(run_cmd(cmd, log, sizeof log), 1, "%s", log);
+    cr_assert_eq(run_cmd(cmd, log, sizeof log), 2, "%s", log); /* as eval and train */
+
+    /* the checkpoint carries its model: a stage-1 config on this stage-2 checkpoint is named,
+     * for every reader (issue 17 item 6), instead of computing another network */
+    const char *readers[] = {"eval knn", "export --torch --out /dev/null", "extract --backbone "
+                             "student --split val --out /dev/null", "train --resume --set run.dir="};
+    for (int i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s%s --config configs/tiny/burn.ini %s%s 2>&1", BURN_GPU,
+                 readers[i], i == 3 ? dir : "", i == 3 ? "" : "--checkpoint ", i == 3 ? "" : dir);
+        int rc = run_cmd(cmd, log, sizeof log);
+        cr_assert(rc != 0 && strstr(log, "was trained with model.stage = 2, the config says 1 "
+                                         "(configs/tiny/burn.ini:"), "%s: rc %d: %s", cmd, rc, log);
+    }
+    /* and a stage-1 checkpoint is not binarised by an export that says stage 2 */
+    char *dir1 = tu_tmp_path("export-run1");
+    snprintf(cmd, sizeof cmd, "%s train --config configs/tiny/burn.ini --set run.dir=%s "
+             "--set train.max_steps=2 2>&1", BURN_GPU, dir1);
+    cr_assert_eq(run_cmd(cmd, log, sizeof log), 0, "%s", log);
+    snprintf(cmd, sizeof cmd, "%s export --packed %s --checkpoint %s --out %s 2>&1", BURN_GPU,
+             cfg, dir1, out);
+    cr_assert_eq(run_cmd(cmd, log, sizeof log), 2, "%s", log);
+    cr_assert(strstr(log, "model.stage = 1, the config says 2 (--set)"), "%s", log);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir1);
+    cr_assert_eq(system(cmd), 0);
+    free(dir1);
 
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);

@@ -277,7 +277,7 @@ static void expect_student_evaluable(const burn_config *c, const char *dir, cons
     burn_model bm;
     cr_assert_eq(burn_model_init(&bm, c, burn_cpu_backend(), 4), 0, "%s", burn_error());
     static const char *const student[] = {"student.", NULL};
-    cr_assert_eq(burn_ckpt_init_from(dir, &bm.params, student), 0, "%s", burn_error());
+    cr_assert_eq(burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", dir, NULL, 0}, &bm.params, student), 0, "%s", burn_error());
     burn_st_file f;
     cr_assert_eq(burn_st_open(&f, ckpt), 0, "%s", burn_error());
     int n = 0;

@@ -13,6 +13,7 @@
 #include "burn/burn.h"
 #include "burn/check.h"
 #include "burn/ckpt.h"
+#include "burn/eval.h"
 #include "burn/fileio.h"
 #include "burn/log.h"
 #include "burn/moco.h"
@@ -194,7 +195,7 @@ Test(train, stage2_starts_from_stage1_student_and_both_heads, .timeout = 120) {
     burn_model m;
     cr_assert_eq(burn_model_init(&m, &c2, burn_cpu_backend(), 16), 0, "%s", burn_error());
     static const char *const prefixes[] = {"student.", "student_head.", "teacher_head.", NULL};
-    cr_assert_eq(burn_ckpt_init_from(d1, &m.params, prefixes), 0, "%s", burn_error());
+    cr_assert_eq(burn_ckpt_init_from(&(burn_ckpt_source){"train.init_from", d1, NULL, 1}, &m.params, prefixes), 0, "%s", burn_error());
     burn_st_file f;
     cr_assert_eq(burn_st_open(&f, r1.final_checkpoint), 0);
     for (int i = 0; i < m.params.n; i++) {
@@ -223,7 +224,7 @@ Test(train, stage2_starts_from_stage1_student_and_both_heads, .timeout = 120) {
     /* a stage-1 checkpoint of another width is refused */
     set(&c2, "model.width=0.125");
     cr_assert_eq(burn_train(&c2, burn_cpu_backend(), BURN_RUN_OVERWRITE, &r2), 2);
-    cr_assert(strstr(burn_error(), "train.init_from") && strstr(burn_error(), "another shape"),
+    cr_assert(strstr(burn_error(), "train.init_from") && strstr(burn_error(), "model.width"),
               "%s", burn_error());
     free(kv), free(r1.final_checkpoint), free(r2.final_checkpoint), free(d1), free(d2);
     burn_config_free(&c1);
@@ -475,6 +476,95 @@ Test(train, resume_with_no_valid_checkpoint_refuses_and_touches_nothing, .timeou
     char *after = dir_snapshot(dir);
     cr_assert_str_eq(after, before, "the refused resume changed the run directory");
     free(before), free(after), free(dir);
+    burn_config_free(&c);
+}
+
+/* Checkpoint metadata are range-checked (issue 17 item 8): a damaged position makes the file
+ * invalid (the next older one is used, with a warning), never a restart at another update. */
+Test(train, a_damaged_position_invalidates_the_checkpoint, .timeout = 60) {
+    char *dir = tmpdir("train-position"), *c8 = NULL, *c16 = NULL;
+    burn_config c;
+    tiny(&c, dir);
+    set(&c, "train.max_steps=16"); /* checkpoints 8 and 16 */
+    burn_train_result r;
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_NEW, &r), 0);
+    free(r.final_checkpoint);
+    cr_assert(asprintf(&c8, "%s/ckpt-00000008.safetensors", dir) > 0);
+    cr_assert(asprintf(&c16, "%s/ckpt-00000016.safetensors", dir) > 0);
+    const struct { const char *key, *value, *why; } bad[] = {
+        {"micro_step", "", "not a count"},
+        {"micro_step", "0", "is not step 16"},
+        {"micro_step", " 16", "not a count"},
+        {"step", "9223372036854775807", "not a count in [0, 2^40]"},
+        {"step", "15", "is not the file's own (16)"},
+        {"stage", "3", "not 1 or 2"},
+    };
+    cr_redirect_stderr();
+    burn_ckpt_state st;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *copy = NULL;
+        cr_assert(asprintf(&copy, "cp %s %s.orig", c16, c16) > 0 && system(copy) == 0);
+        tu_ckpt_rewrite(c16, bad[i].key, bad[i].value, NULL, 0, 0);
+        burn_model m;
+        cr_assert_eq(burn_model_init(&m, &c, burn_cpu_backend(), 4), 0, "%s", burn_error());
+        cr_assert_eq(burn_ckpt_load(c16, &m.params, NULL, NULL, &st), -1, "%s = '%s' loaded",
+                     bad[i].key, bad[i].value);
+        cr_assert(strstr(burn_error(), bad[i].why), "%s = '%s': %s", bad[i].key, bad[i].value,
+                  burn_error());
+        burn_model_free(&m);
+        char *latest = burn_ckpt_find_latest(dir, NULL);
+        cr_assert_str_eq(latest, c8, "%s = '%s' is not skipped", bad[i].key, bad[i].value);
+        free(latest);
+        free(copy);
+        cr_assert(asprintf(&copy, "mv %s.orig %s", c16, c16) > 0 && system(copy) == 0);
+        free(copy);
+    }
+    /* undamaged: the newest is used again */
+    char *latest = burn_ckpt_find_latest(dir, NULL);
+    cr_assert_str_eq(latest, c16);
+    free(latest), free(c8), free(c16), free(dir);
+    burn_config_free(&c);
+}
+
+/* Finite but impossible values are refused on load by every reader (issue 17 item 7): a
+ * negative BN variance or Adam second moment, a weight of 3e38. */
+Test(train, poisonous_finite_tensors_are_refused, .timeout = 60) {
+    char *dir = tmpdir("train-poison"), *ck = NULL;
+    burn_config c;
+    tiny(&c, dir);
+    set(&c, "train.max_steps=8");
+    burn_train_result r;
+    cr_assert_eq(burn_train(&c, burn_cpu_backend(), BURN_RUN_NEW, &r), 0);
+    ck = r.final_checkpoint;
+    char *var = tu_ckpt_tensor_ending(ck, "running_var"), *w = tu_ckpt_tensor_ending(ck, "conv.weight");
+    const struct { const char *tensor; float x; const char *why; } bad[] = {
+        {var, -1.0f, "a variance is never negative"},
+        {"optim.adam_v", -1e-3f, "a variance is never negative"},
+        {w, 3e38f, "beyond any trained value"},
+    };
+    cr_redirect_stderr();
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *copy = NULL;
+        cr_assert(asprintf(&copy, "cp %s %s.orig", ck, ck) > 0 && system(copy) == 0);
+        free(copy);
+        tu_ckpt_rewrite(ck, NULL, NULL, bad[i].tensor, 1, bad[i].x);
+        /* resume, and the readers of the student (eval knn here; extract and export load the
+         * same way) */
+        set(&c, "train.max_steps=0");
+        burn_train_result r2;
+        cr_assert_neq(burn_train(&c, burn_cpu_backend(), BURN_RUN_RESUME, &r2), 0, "%s",
+                      bad[i].tensor);
+        cr_assert(strstr(burn_error(), bad[i].why), "%s: %s", bad[i].tensor, burn_error());
+        double knn;
+        if (strncmp(bad[i].tensor, "student.", 8) == 0) {
+            cr_assert_eq(burn_eval_knn(&c, burn_cpu_backend(), BURN_BACKBONE_STUDENT, ck, &knn), 2);
+            cr_assert(strstr(burn_error(), bad[i].tensor) && strstr(burn_error(), bad[i].why),
+                      "%s", burn_error());
+        }
+        cr_assert(asprintf(&copy, "mv %s.orig %s", ck, ck) > 0 && system(copy) == 0);
+        free(copy);
+    }
+    free(var), free(w), free(ck), free(dir);
     burn_config_free(&c);
 }
 

@@ -79,6 +79,11 @@ void burn_config_print(const burn_config *c, FILE *f, int with_docs);
 int burn_config_save(const burn_config *c, const char *path);
 void burn_config_free(burn_config *c);
 
+/* One key's value as the resolved config prints it, and where it came from ("FILE:LINE",
+ * "--set", "the default"), for messages. 0, or -1 for an unknown key. */
+int burn_config_value(const burn_config *c, const char *section, const char *key, char *value,
+                      size_t vlen, char *where, size_t wlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,8 +85,9 @@ int burn_finetune_model_init(burn_finetune_model *m, const burn_config *cfg,
                              const burn_backend *be, int N, int classes, uint64_t seed);
 void burn_finetune_model_free(burn_finetune_model *m);
 /* Load the "student." tensors from a BURN (or fine-tuning) checkpoint or run directory,
- * strictly. 0, or -1 with burn_error(). */
-int burn_finetune_model_load_student(burn_finetune_model *m, const char *path_or_dir);
+ * strictly; its model must be cfg's (may be NULL: not checked). 0, or -1 with burn_error(). */
+int burn_finetune_model_load_student(burn_finetune_model *m, const char *path_or_dir,
+                                     const burn_config *cfg);
 /* Mark the weights changed (after an optimiser step or a load): stage 2 re-binarises them
  * before the next forward. */
 static inline void burn_finetune_model_touched(burn_finetune_model *m) { m->prepared = 0; }

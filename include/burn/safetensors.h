@@ -47,9 +47,14 @@ void burn_st_close(burn_st_file *f);
 const burn_st_tensor *burn_st_find(const burn_st_file *f, const char *name);
 const char *burn_st_meta(const burn_st_file *f, const char *key); /* NULL when absent */
 
+/* No tensor of a trained network holds a larger magnitude: a finite 3e38 is a damaged file
+ * whose forward pass would overflow to NaN. */
+#define BURN_ST_MAX_ABS 1e15f
+
 /* Copy tensor `name` into dst[numel] as float32 (from F32, F16 or BF16). Fails with a message
  * naming the tensor when it is missing, has another element count, another dtype, or holds
- * a non-finite value (checkpoints are checked before they are trusted). */
+ * a non-finite value, a magnitude above BURN_ST_MAX_ABS, or a negative value where none can
+ * be (*running_var, optim.adam_v): checkpoints are checked before they are trusted. */
 int burn_st_read_f32(const burn_st_file *f, const char *name, float *dst, int64_t numel);
 
 typedef struct burn_st_writer {

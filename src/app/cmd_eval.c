@@ -34,7 +34,8 @@ int burn_eval_knn(const burn_config *cfg, const burn_backend *be, burn_backbone 
                 return 2;
             }
             if (strcmp(checkpoint, "random") != 0 &&
-                burn_ckpt_init_from(checkpoint, &m.params, student) != 0) {
+                burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", checkpoint, cfg, 0},
+                                    &m.params, student) != 0) {
                 burn_model_free(&m);
                 return 2;
             }

@@ -212,8 +212,9 @@ int cmd_export(int argc, char **argv) {
     burn_reactnet_register(&net, &ps, "student.");
     burn_params_finalize(&ps, burn_cpu_backend());
     static const char *const student[] = {"student.", NULL};
+    if (burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", ckpt, &cfg, 0}, &ps, student) != 0)
+        goto out; /* a checkpoint that does not fit: exit 2, as eval and train */
     rc = 1;
-    if (burn_ckpt_init_from(ckpt, &ps, student) != 0) goto out;
     if (torch) {
         if (burn_export_torch(&net, &ps, "student.", out) != 0) goto out;
         printf("exported %s (PyTorch state dict of the stage-%d backbone, FP32)\n", out,

@@ -81,7 +81,8 @@ static int backbone_features(const burn_config *cfg, const burn_backend *be, bur
         int bad = which == BURN_BACKBONE_TEACHER
                       ? burn_model_load_teacher(&m, cfg->teacher_checkpoint)
                       : strcmp(checkpoint, "random") != 0 &&
-                            burn_ckpt_init_from(checkpoint, &m.params, student) != 0;
+                            burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", checkpoint, cfg, 0},
+                                                &m.params, student) != 0;
         if (bad) {
             burn_model_free(&m);
             return 2;

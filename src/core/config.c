@@ -325,6 +325,27 @@ int burn_config_save(const burn_config *c, const char *path) {
     return rc;
 }
 
+int burn_config_value(const burn_config *c, const char *section, const char *key, char *value,
+                      size_t vlen, char *where, size_t wlen) {
+    int known;
+    const burn_cfg_key *k = find_key(burn_config_schema, burn_config_schema_len, section, key,
+                                     &known);
+    if (!k) return -1;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem) burn_check_fail("libc", "open_memstream", __FILE__, __LINE__, "out of memory", NULL);
+    write_value(k, c, mem);
+    fclose(mem);
+    snprintf(value, vlen, "%s", text);
+    free(text);
+    const burn_cfg_origin *o = &c->origin[k - burn_config_schema];
+    if (!o->file) snprintf(where, wlen, "the default");
+    else if (o->line > 0) snprintf(where, wlen, "%s:%d", o->file, o->line);
+    else snprintf(where, wlen, "%s", o->file);
+    return 0;
+}
+
 void burn_config_free(burn_config *c) {
     burn_cfg_free(burn_config_schema, burn_config_schema_len, c);
 }

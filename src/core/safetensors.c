@@ -230,6 +230,11 @@ int burn_st_read_f32(const burn_st_file *f, const char *name, float *dst, int64_
         return -1;
     }
     const unsigned char *src = t->data;
+    /* what holds in every file burn reads, whoever reads it: BN running variances and Adam's
+     * second moments are never negative */
+    size_t len = strlen(name);
+    int nonneg = (len >= 11 && strcmp(name + len - 11, "running_var") == 0) ||
+                 strcmp(name, "optim.adam_v") == 0;
     for (int64_t i = 0; i < numel; i++) {
         float v;
         uint16_t h;
@@ -245,6 +250,13 @@ int burn_st_read_f32(const burn_st_file *f, const char *name, float *dst, int64_
         if (!isfinite(v)) {
             burn_error_set("%s: tensor '%s' holds a non-finite value at element %lld", f->path,
                            name, (long long)i);
+            return -1;
+        }
+        if (fabsf(v) > BURN_ST_MAX_ABS || (v < 0 && nonneg)) {
+            burn_error_set("%s: tensor '%s' holds %g at element %lld: %s (the file is damaged)",
+                           f->path, name, (double)v, (long long)i,
+                           v < 0 && nonneg ? "a variance is never negative"
+                                           : "beyond any trained value (|x| <= 1e15)");
             return -1;
         }
         dst[i] = v;

@@ -441,5 +441,12 @@ int burn_infer_run(burn_infer *m, const float *images, int n, float *features) {
         out = r->feat;
     }
     be->download(features, out, (size_t)N * F * sizeof(float));
+    for (int64_t i = 0; i < (int64_t)N * F; i++) /* never a NaN result that looks like one */
+        if (!isfinite(features[i])) {
+            burn_error_set("burn_infer_run: feature %lld of image %lld is not finite (the model "
+                           "or the input holds extreme values)", (long long)(i % F),
+                           (long long)(i / F));
+            return -1;
+        }
     return 0;
 }

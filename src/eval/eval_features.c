@@ -24,7 +24,8 @@ int burn_eval_features(const burn_config *cfg, const burn_backend *be, burn_back
         if (which == BURN_BACKBONE_TEACHER)
             rc = burn_model_load_teacher(&m, cfg->teacher_checkpoint);
         else if (strcmp(checkpoint, "random") != 0)
-            rc = burn_ckpt_init_from(checkpoint, &m.params, student);
+            rc = burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", checkpoint, cfg, 0},
+                                     &m.params, student);
         if (rc != 0) {
             burn_model_free(&m);
             return -1;

@@ -1,5 +1,6 @@
 /* extract.c — features of a whole split through the student, the teacher or as raw pixels,
  * with the evaluation transform, in dataset order (padding of the last batch dropped). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,14 @@ int burn_extract(const burn_config *cfg, burn_model *m, burn_backbone which, con
         } else {
             memcpy(host, b->x[0], (size_t)N * dim * sizeof(float));
         }
+        for (int64_t i = 0; i < (int64_t)b->n * dim && rc == 0; i++)
+            if (!b->is_pad[i / dim] && !isfinite(host[i])) { /* no k-NN "25%" of NaNs */
+                burn_error_set("extract %s: feature %lld of image %lld is not finite (the weights "
+                               "or the data hold extreme values)", split, (long long)(i % dim),
+                               (long long)(b->step * N + i / dim));
+                rc = -1;
+            }
+        if (rc != 0) break;
         for (int i = 0; i < b->n; i++) {
             if (b->is_pad[i]) continue;
             int64_t idx = b->step * N + i; /* dataset order: unshuffled, one rank */

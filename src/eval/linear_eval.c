@@ -293,7 +293,8 @@ static int head_build(images_head *h, const burn_backend *be, const burn_reactne
     be->fill(h->buf, 0.0f, h->ps.trainable);
     static const char *const fc_prefix[] = {"student.fc.", NULL};
     if (feature_fc && strcmp(checkpoint, "random") != 0 &&
-        burn_ckpt_init_from(checkpoint, &h->ps, fc_prefix) != 0)
+        burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", checkpoint, NULL, 0}, &h->ps,
+                            fc_prefix) != 0) /* the model was checked with the backbone */
         return -1;
     return 0;
 }
@@ -415,7 +416,8 @@ int burn_linear_train_images(const burn_config *cfg, const burn_backend *be,
     burn_reactnet_run *run = NULL, *erun = NULL;
     burn_loader *loader = NULL;
     int rc = strcmp(checkpoint, "random") == 0 ? 0
-                                                : burn_ckpt_init_from(checkpoint, &backbone, student);
+                                                : burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", checkpoint, cfg, 0},
+                                                      &backbone, student);
     if (rc == 0) rc = head_build(&head, be, &net, C, cfg->model_feature_fc, F, checkpoint, o->seed);
     if (rc == 0) {
         run = burn_reactnet_run_new(&net, be, B, act, wgt);

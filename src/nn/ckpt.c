@@ -152,20 +152,77 @@ int burn_ckpt_save(const char *dir, const burn_params *ps, const float *adam_m,
     return 0;
 }
 
+/* No run takes more updates than this: a larger count is a damaged file, not a position. */
+#define CKPT_MAX_COUNT ((int64_t)1 << 40)
+
 static int parse_meta_i64(const burn_st_file *f, const char *key, int64_t *out) {
     const char *v = burn_st_meta(f, key);
-    char *end;
     if (!v) {
         burn_error_set("%s: metadata '%s' missing", f->path, key);
         return -1;
     }
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (*end || errno || x < 0) {
-        burn_error_set("%s: metadata '%s' is not a count: '%s'", f->path, key, v);
+    int64_t x = 0;
+    const char *c = v;
+    for (; *c >= '0' && *c <= '9' && x <= CKPT_MAX_COUNT; c++) x = 10 * x + (*c - '0');
+    if (c == v || *c || x > CKPT_MAX_COUNT) {
+        burn_error_set("%s: metadata '%s' is not a count in [0, 2^40]: '%s' (the file is damaged)",
+                       f->path, key, v);
         return -1;
     }
     *out = x;
+    return 0;
+}
+
+/* The value of "key = value" under "[section]" in a config text as burn_config_print writes
+ * it, into buf; 0, or -1 when absent. */
+static int saved_value(const char *text, const char *section, const char *key, char *buf,
+                       size_t len) {
+    char head[64];
+    snprintf(head, sizeof head, "[%s]\n", section);
+    size_t hlen = strlen(head), klen = strlen(key);
+    const char *at = text;
+    while (at && strncmp(at, head, hlen) != 0) /* the section's line */
+        if ((at = strchr(at, '\n'))) at++;
+    if (!at) return -1;
+    for (at += hlen; *at && *at != '[';) {
+        const char *end = strchr(at, '\n');
+        size_t n = end ? (size_t)(end - at) : strlen(at);
+        if (n >= klen + 3 && strncmp(at, key, klen) == 0 && strncmp(at + klen, " = ", 3) == 0) {
+            snprintf(buf, len, "%.*s", (int)(n - klen - 3), at + klen + 3);
+            return 0;
+        }
+        if (!end) break;
+        at = end + 1;
+    }
+    return -1;
+}
+
+/* The keys that say what the student's tensors compute. Shapes catch most differences on
+ * load; these can agree in shape and still mean another network (stage 2 binarises the
+ * weights; the stem stride changes every feature map). */
+static const char *const model_keys[] = {"width", "stem_stride", "stage", "feature_fc",
+                                         "feature_dim"};
+
+int burn_ckpt_check_model(const burn_st_file *f, const char *option, const burn_config *cfg,
+                          int any_stage) {
+    const char *saved = burn_st_meta(f, "config");
+    if (!saved || !cfg) return 0;
+    for (size_t i = 0; i < sizeof model_keys / sizeof model_keys[0]; i++) {
+        char was[128], is[128], where[256];
+        if (any_stage && strcmp(model_keys[i], "stage") == 0) continue;
+        if (saved_value(saved, "model", model_keys[i], was, sizeof was) != 0) continue;
+        if (burn_config_value(cfg, "model", model_keys[i], is, sizeof is, where, sizeof where) != 0)
+            continue;
+        if (strcmp(was, is) == 0) continue;
+        char *dir = burn_xstrdup(f->path), *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        burn_error_set("%s %s was trained with model.%s = %s, the config says %s (%s): use the "
+                       "run's own config (%s/config.ini) or --set model.%s=%s",
+                       option, f->path, model_keys[i], was, is, where, slash ? dir : ".",
+                       model_keys[i], was);
+        free(dir);
+        return -1;
+    }
     return 0;
 }
 
@@ -177,6 +234,48 @@ static int check_format(const burn_st_file *f) {
         return -1;
     }
     return 0;
+}
+
+/* The position metadata agree with each other and with the file's name: a damaged position
+ * would restart the run at another update and overwrite good checkpoints. */
+static int check_position(const burn_st_file *f, const burn_ckpt_state *st, int64_t stage) {
+    const char *base = strrchr(f->path, '/');
+    base = base ? base + 1 : f->path;
+    long long named;
+    char tail[8];
+    if (sscanf(base, "ckpt-%lld.safetensor%1s", &named, tail) == 2 && named != st->step) {
+        burn_error_set("%s: metadata step %lld is not the file's own (%lld): the file is damaged",
+                       f->path, (long long)st->step, named);
+        return -1;
+    }
+    if (stage != 1 && stage != 2) {
+        burn_error_set("%s: metadata stage %lld is not 1 or 2 (the file is damaged)", f->path,
+                       (long long)stage);
+        return -1;
+    }
+    char accum[32]; /* the training loops' position (fine-tuning counts its own updates) */
+    const char *saved = burn_st_meta(f, "config"), *kind = burn_st_meta(f, "kind");
+    if (saved && !(kind && strcmp(kind, "finetune") == 0) &&
+        saved_value(saved, "train", "accum", accum, sizeof accum) == 0 &&
+        st->micro_step != st->step * atoll(accum)) {
+        burn_error_set("%s: metadata micro_step %lld is not step %lld × train.accum %s (the file "
+                       "is damaged)", f->path, (long long)st->micro_step, (long long)st->step,
+                       accum);
+        return -1;
+    }
+    return 0;
+}
+
+/* What makes an open file a checkpoint to trust: its format and a sane position (into st). */
+static int validate(const burn_st_file *f, burn_ckpt_state *st) {
+    int64_t stage = 0;
+    int rc = check_format(f);
+    if (rc == 0) rc = parse_meta_i64(f, "step", &st->step);
+    if (rc == 0) rc = parse_meta_i64(f, "micro_step", &st->micro_step);
+    if (rc == 0) rc = parse_meta_i64(f, "stage", &stage);
+    if (rc == 0) rc = check_position(f, st, stage);
+    st->stage = (int)stage;
+    return rc;
 }
 
 /* Temporaries "ckpt-*.safetensors.tmp.<pid>" left by a process that died mid-write: remove
@@ -210,7 +309,8 @@ char *burn_ckpt_find_latest(const char *dir, int *n_files) {
     for (int i = n - 1; i >= 0 && !found; i--) {
         char *p = ckpt_path(dir, steps[i]);
         burn_st_file f;
-        if (burn_st_open(&f, p) == 0 && check_format(&f) == 0) {
+        burn_ckpt_state st;
+        if (burn_st_open(&f, p) == 0 && validate(&f, &st) == 0) {
             found = p;
         } else {
             burn_warn("skipping checkpoint %s: %s", p, burn_error());
@@ -226,12 +326,7 @@ int burn_ckpt_load(const char *path, burn_params *ps, float *adam_m, float *adam
                    burn_ckpt_state *st) {
     burn_st_file f;
     if (burn_st_open(&f, path) != 0) return -1;
-    int64_t stage = 0;
-    int rc = check_format(&f);
-    if (rc == 0) rc = parse_meta_i64(&f, "step", &st->step);
-    if (rc == 0) rc = parse_meta_i64(&f, "micro_step", &st->micro_step);
-    if (rc == 0) rc = parse_meta_i64(&f, "stage", &stage);
-    st->stage = (int)stage;
+    int rc = validate(&f, st);
     st->loss_scale = 0;
     st->loss_scale_good = st->skipped = 0;
     if (rc == 0 && burn_st_meta(&f, "loss_scale")) { /* an FP16 run's scaler */
@@ -265,20 +360,29 @@ int burn_ckpt_load(const char *path, burn_params *ps, float *adam_m, float *adam
     return rc;
 }
 
-int burn_ckpt_init_from(const char *path_or_dir, burn_params *ps, const char *const *prefixes) {
+int burn_ckpt_init_from(const burn_ckpt_source *src, burn_params *ps,
+                        const char *const *prefixes) {
     struct stat sb;
     char *path = NULL;
-    if (stat(path_or_dir, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        path = burn_ckpt_find_latest(path_or_dir, NULL);
+    if (stat(src->path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        path = burn_ckpt_find_latest(src->path, NULL);
         if (!path) {
-            burn_error_set("train.init_from: no checkpoint in %s", path_or_dir);
+            burn_error_set("%s: no valid checkpoint in %s", src->option, src->path);
             return -1;
         }
     } else {
-        path = burn_xstrdup(path_or_dir);
+        path = burn_xstrdup(src->path);
     }
     burn_st_file f;
     if (burn_st_open(&f, path) != 0) {
+        char *why = burn_xstrdup(burn_error());
+        burn_error_set("%s: %s", src->option, why);
+        free(why);
+        free(path);
+        return -1;
+    }
+    if (burn_ckpt_check_model(&f, src->option, src->model, src->any_stage) != 0) {
+        burn_st_close(&f);
         free(path);
         return -1;
     }
@@ -295,9 +399,8 @@ int burn_ckpt_init_from(const char *path_or_dir, burn_params *ps, const char *co
         int same = t && t->ndim == ps->p[i].ndim;
         for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == ps->p[i].shape[d];
         if (!same) {
-            burn_error_set("train.init_from %s: tensor '%s' is %s (was stage 1 trained with "
-                           "the same model config?)",
-                           path, ps->p[i].name, t ? "of another shape" : "missing");
+            burn_error_set("%s %s: tensor '%s' is %s (trained with another model config?)",
+                           src->option, path, ps->p[i].name, t ? "of another shape" : "missing");
             rc = -1;
             break;
         }

@@ -95,14 +95,12 @@ void burn_finetune_model_free(burn_finetune_model *m) {
     memset(m, 0, sizeof *m);
 }
 
-int burn_finetune_model_load_student(burn_finetune_model *m, const char *path_or_dir) {
+int burn_finetune_model_load_student(burn_finetune_model *m, const char *path_or_dir,
+                                     const burn_config *cfg) {
     static const char *const student[] = {"student.", NULL};
-    if (burn_ckpt_init_from(path_or_dir, &m->params, student) != 0) {
-        char *why = burn_xstrdup(burn_error());
-        burn_error_set("--checkpoint: %s", why);
-        free(why);
+    if (burn_ckpt_init_from(&(burn_ckpt_source){"--checkpoint", path_or_dir, cfg, 0}, &m->params,
+                            student) != 0)
         return -1;
-    }
     burn_finetune_model_touched(m);
     return 0;
 }
@@ -329,7 +327,7 @@ int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_fin
     int64_t warmup = (int64_t)(cfg->finetune_warmup_epochs * (double)spe);
     if (burn_finetune_model_init(&m, cfg, be, N, src->num_classes, seed) != 0) goto done;
     if (strcmp(o->checkpoint, "random") != 0 &&
-        burn_finetune_model_load_student(&m, o->checkpoint) != 0)
+        burn_finetune_model_load_student(&m, o->checkpoint, cfg) != 0)
         goto done;
     if (cfg->train_debug) {
         burn_debug_sync = 1;

@@ -107,7 +107,8 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
     static const char *const handoff[] = {"student.", "student_head.", "teacher_head.", NULL};
     /* rank 0 reads, the broadcast of burn_train_plan_resume hands the weights out */
     if (*cfg->train_init_from && plan.mode != BURN_RUN_RESUME && burn_rank == 0 &&
-        burn_ckpt_init_from(cfg->train_init_from, &m.params, handoff) != 0) {
+        burn_ckpt_init_from(&(burn_ckpt_source){"train.init_from", cfg->train_init_from, cfg, 1},
+                            &m.params, handoff) != 0) {
         fprintf(stderr, "burn_gpu train: %s\n", burn_error());
         rc = 2;
         goto done;

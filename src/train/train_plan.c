@@ -46,6 +46,12 @@ int burn_train_plan_init(burn_train_plan *p, const burn_config *cfg, const burn_
                            "repair them, or pass --overwrite to start again", files, p->dir);
             return fail(p, 1);
         }
+        burn_st_file f; /* the run goes on with its own model, or not at all */
+        if (p->resume_from && burn_st_open(&f, p->resume_from) == 0) {
+            int other = burn_ckpt_check_model(&f, "--resume:", cfg, 0);
+            burn_st_close(&f);
+            if (other) return fail(p, 2);
+        }
         if (!p->resume_from) { /* nothing yet: a new run, whose train.init_from applies */
             burn_log("--resume: no checkpoint in %s, starting from the beginning", p->dir);
             p->mode = BURN_RUN_NEW;

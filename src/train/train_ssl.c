@@ -64,7 +64,8 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, burn_run_mode
     static const char *const handoff_byol[] = {"student.", "projector.", "predictor.", NULL};
     static const char *const handoff_moco[] = {"student.", "projector.", NULL};
     if (*cfg->train_init_from && plan.mode != BURN_RUN_RESUME && burn_rank == 0) {
-        if (burn_ckpt_init_from(cfg->train_init_from, &m.params,
+        burn_ckpt_source from = {"train.init_from", cfg->train_init_from, cfg, 1};
+        if (burn_ckpt_init_from(&from, &m.params,
                                 method == BURN_SSL_BYOL ? handoff_byol : handoff_moco) != 0) {
             fprintf(stderr, "%s: %s (train.init_from must be a %s run)\n", prog, burn_error(),
                     kind);
