@@ -142,6 +142,9 @@ Test(data, list_file_errors_name_the_line) {
     expect_list_error(root, "# c\na.png 1\nb.png -2\n", "bad.txt:3: label '-2'");
     expect_list_error(root, "a.png 1\nb.png 99999999999\n", "bad.txt:2: label");
     expect_list_error(root, "a.png 1.5\n", "bad.txt:1: label '1.5'");
+    /* a label past any real data set would size a 2-billion-class classifier (issue 17 item 11) */
+    expect_list_error(root, "a.png 1\nb.png 2000000000\n",
+                      "bad.txt:2: label '2000000000' is not an integer in [0, 999999]");
     expect_list_error(root, "# only comments\n\n", "no entries");
     cr_assert_null(burn_source_list("/nonexistent/list.txt", "", &LIM));
     cr_assert(strstr(burn_error(), "cannot open"), "%s", burn_error());

@@ -15,6 +15,8 @@
 
 #include "burn/backend.h"
 #include "burn/check.h"
+#include "burn/ckpt.h"
+#include "burn/fileio.h"
 #include "burn/export.h"
 #include "burn/infer.h"
 #include "burn/models.h"
@@ -573,6 +575,19 @@ Test(infer, export_command_on_trained_checkpoint) {
     snprintf(cmd, sizeof cmd, "%s export --packed %s --checkpoint %s/nothing --out %s 2>&1",
              BURN_GPU, cfg, dir, out);
     cr_assert_eq(run_cmd(cmd, log, sizeof log), 2, "%s", log); /* as eval and train */
+
+    /* --out never replaces a training checkpoint: its own input here (issue 17 item 10) */
+    char *latest = burn_ckpt_find_latest(dir, NULL);
+    size_t n_before, n_after;
+    unsigned char *before, *after;
+    cr_assert_eq(burn_read_file(latest, 1 << 28, &before, &n_before), 0);
+    snprintf(cmd, sizeof cmd, "%s export --packed %s --checkpoint %s --out %s 2>&1", BURN_GPU,
+             cfg, dir, latest);
+    cr_assert_eq(run_cmd(cmd, log, sizeof log), 2, "%s", log);
+    cr_assert(strstr(log, "is a training checkpoint"), "%s", log);
+    cr_assert_eq(burn_read_file(latest, 1 << 28, &after, &n_after), 0);
+    cr_assert(n_before == n_after && memcmp(before, after, n_after) == 0, "the input changed");
+    free(before), free(after), free(latest);
 
     /* the checkpoint carries its model: a stage-1 config on this stage-2 checkpoint is named,
      * for every reader (issue 17 item 6), instead of computing another network */

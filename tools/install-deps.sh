@@ -9,7 +9,6 @@ debs=(
     libopenblas-dev        # CPU GEMM (headers)
     libopenblas0-openmp    # its OpenMP build, which burn links (one thread pool with burn's loops)
     libopenmpi-dev openmpi-bin  # data parallelism (mpirun)
-    libinih-dev            # INI configs
     libcjson-dev           # safetensors headers, JSON output
     liblinear-dev          # linear SVMs of `eval svm`
     libcriterion-dev       # C tests

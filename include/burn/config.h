@@ -1,4 +1,5 @@
-/* config.h — typed run configuration from INI files (libinih), validated against a schema.
+/* config.h — typed run configuration from INI files (burn's own reader, config.c), validated
+ * against a schema.
  *
  * Errors name the place: "configs/x.ini:12: train.batch_size: not an integer: 'abc'".
  * The loader is schema-driven (struct burn_cfg_key, offsets into a struct) so tests can use
@@ -78,6 +79,11 @@ void burn_config_print(const burn_config *c, FILE *f, int with_docs);
 /* Write the resolved config atomically to path (the run directory's config.ini). */
 int burn_config_save(const burn_config *c, const char *path);
 void burn_config_free(burn_config *c);
+
+/* The value of "key = value" under "[section]" in a config text as burn_config_print writes
+ * it (a checkpoint's saved config), into buf[len]; 0, or -1 when absent. */
+int burn_config_text_value(const char *text, const char *section, const char *key, char *buf,
+                           size_t len);
 
 /* One key's value as the resolved config prints it, and where it came from ("FILE:LINE",
  * "--set", "the default"), for messages. 0, or -1 for an unknown key. */

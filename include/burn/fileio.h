@@ -28,6 +28,11 @@ int burn_write_file_atomic(const char *path, const void *data, size_t bytes);
 /* mkdir -p. 0 or -1 with burn_error(). */
 int burn_mkdirs(const char *path);
 
+/* Open path for reading only if it is a regular file, without blocking on the way: a FIFO
+ * (which open() would wait on forever), a device or a directory is refused. The fd, or -1
+ * with burn_error() "<path>: cannot open: ..." / "<path>: not a regular file (...)". */
+int burn_open_regular(const char *path);
+
 /* Read a whole file (up to max_bytes) into a malloc'd buffer. 0 or -1 with burn_error(). */
 int burn_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "burn/backend.h"
 #include "burn/bconv.h"
@@ -165,6 +166,16 @@ int burn_export_torch(const burn_reactnet *net, const burn_params *ps, const cha
 
 static double mib(int64_t b) { return (double)b / (1024.0 * 1024.0); }
 
+/* Does path hold a training checkpoint (burn-ckpt-1, burn-moco-ckpt-1)? */
+static int is_training_checkpoint(const char *path) {
+    burn_st_file f;
+    if (access(path, F_OK) != 0 || burn_st_open(&f, path) != 0) return 0;
+    const char *format = burn_st_meta(&f, "format");
+    int yes = format && strncmp(format, "burn-", 5) == 0 && strstr(format, "ckpt-");
+    burn_st_close(&f);
+    return yes;
+}
+
 int cmd_export(int argc, char **argv) {
     static const burn_opt opts[] = {
         BURN_CONFIG_OPTS,
@@ -191,6 +202,12 @@ int cmd_export(int argc, char **argv) {
         (torch && burn_arg_flag(&a, "--fp16"))) {
         fprintf(stderr, "burn_gpu export: needs one of --packed and --torch, --checkpoint and "
                         "--out; --fp16 goes with --packed only (see --help)\n");
+        burn_args_free(&a);
+        return BURN_EXIT_USAGE;
+    }
+    if (is_training_checkpoint(out)) { /* its own input, or any run's: never replaced */
+        fprintf(stderr, "burn_gpu export: --out %s is a training checkpoint; export writes a new "
+                        "file (choose another --out)\n", out);
         burn_args_free(&a);
         return BURN_EXIT_USAGE;
     }

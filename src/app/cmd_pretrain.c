@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "burn/check.h"
 #include "burn/cli.h"
@@ -47,11 +48,7 @@ static char *config_text(const burn_config *cfg) {
     return buf;
 }
 
-static int file_exists(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
-}
+static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
 /* The training loop; returns the exit code. */
 static int pretrain(const burn_config *cfg, const burn_backend *be, burn_run_mode mode) {

@@ -1,9 +1,8 @@
-/* config.c — schema-driven INI config (libinih): defaults, file parsing with file:line:key
+/* config.c — schema-driven INI config (our own reader): defaults, file parsing with file:line:key
  * errors, --set overrides, dump/resolved-config writer. burn's keys live in config_keys.h. */
 #include "burn/config.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +69,9 @@ static int parse_value(const burn_cfg_key *k, void *cfg, const char *text) {
     case BURN_CFG_FLOAT: {
         errno = 0;
         double v = strtod(text, &end);
-        if (!*text || *end || errno == ERANGE || !isfinite(v)) {
+        /* ERANGE for 1e-320 too: an underflow is the (tiny) number it reads as; only an
+         * overflow or a non-number is refused */
+        if (!*text || *end || (errno == ERANGE && fabs(v) >= 1) || !isfinite(v)) {
             burn_error_set("not a finite number: '%s'", text);
             return -1;
         }
@@ -135,100 +136,115 @@ void burn_cfg_free(const burn_cfg_key *schema, int n, void *cfg) {
         }
 }
 
-/* ---- INI files ---- */
+/* ---- INI files ----
+ * burn's own reader, so that nothing is cut or merged silently: '[section]' lines,
+ * 'key = value' lines (the value is the rest of the line, trimmed, up to an inline comment:
+ * a ';' after a space or tab), blank lines and comment lines starting with ';' or '#'. Lines of any length; an
+ * indented line is an ordinary line (no continuation lines); CRLF and a UTF-8 BOM are
+ * accepted; a NUL byte is an error. */
 
-typedef struct parse_ctx {
-    const burn_cfg_key *schema;
-    int n;
-    void *cfg;
-    burn_cfg_origin *origin;
-    const char *path;
-    FILE *file;
-    int line;            /* line number of the text the handler is looking at */
-    int *set_at;         /* per key: line it was set on (0 = not yet) */
-    char *error;         /* first error, with location */
-    int line_too_long;
-} parse_ctx;
+#define CONFIG_MAX_BYTES (16u << 20)
 
-/* fgets that counts lines and refuses (instead of splitting) lines longer than inih's buffer. */
-static char *counting_reader(char *str, int num, void *stream) {
-    parse_ctx *c = stream;
-    char *r = fgets(str, num, c->file);
-    if (!r) return NULL;
-    c->line++;
-    size_t len = strlen(str);
-    if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(c->file)) {
-        c->line_too_long = 1;
-        return NULL;
-    }
-    return r;
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+    return s;
 }
 
-static void record_error(parse_ctx *c, const char *what, const char *reason) {
-    if (c->error) return;
-    if (asprintf(&c->error, "%s:%d: %s: %s", c->path, c->line, what, reason) < 0) c->error = NULL;
-}
-
-static int on_ini_entry(void *user, const char *section, const char *name, const char *value) {
-    parse_ctx *c = user;
-    char what[256];
-    snprintf(what, sizeof what, "%s.%s", section, name);
-    if (!*section) {
-        record_error(c, name, "key outside any [section]");
-        return 0;
-    }
+/* One 'key = value' of section on line `line`: the key's index, or -1 with burn_error()
+ * "section.key: why". */
+static int config_entry(const burn_cfg_key *schema, int n, void *cfg, int *set_at,
+                        const char *section, const char *name, const char *value, int line) {
     int section_known;
-    const burn_cfg_key *k = find_key(c->schema, c->n, section, name, &section_known);
+    const burn_cfg_key *k = find_key(schema, n, section, name, &section_known);
     if (!k) {
-        record_error(c, what, section_known
-                                  ? "unknown key (burn_gpu config --dump lists every key)"
-                                  : "unknown section (burn_gpu config --dump lists every section)");
-        return 0;
+        burn_error_set("%s.%s: %s", section, name,
+                       section_known ? "unknown key (burn_gpu config --dump lists every key)"
+                                     : "unknown section (burn_gpu config --dump lists every "
+                                       "section)");
+        return -1;
     }
-    int idx = (int)(k - c->schema);
-    if (c->set_at[idx]) {
-        char reason[64];
-        snprintf(reason, sizeof reason, "set twice (first at line %d)", c->set_at[idx]);
-        record_error(c, what, reason);
-        return 0;
+    int idx = (int)(k - schema);
+    if (set_at[idx]) {
+        burn_error_set("%s.%s: set twice (first at line %d)", section, name, set_at[idx]);
+        return -1;
     }
-    if (parse_value(k, c->cfg, value) != 0) {
-        record_error(c, what, burn_error());
-        return 0;
+    if (parse_value(k, cfg, value) != 0) {
+        char *why = burn_xstrdup(burn_error());
+        burn_error_set("%s.%s: %s", section, name, why);
+        free(why);
+        return -1;
     }
-    c->set_at[idx] = c->line;
-    if (c->origin) c->origin[idx] = (burn_cfg_origin){c->path, c->line};
-    return 1;
+    set_at[idx] = line;
+    return idx;
 }
 
 int burn_cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
                   const char *path) {
-    parse_ctx c = {schema, n, cfg, origin, path, NULL, 0, NULL, NULL, 0};
-    c.file = fopen(path, "r");
-    if (!c.file) {
-        burn_error_set("%s: cannot open config: %s", path, strerror(errno));
+    unsigned char *data;
+    size_t size;
+    if (burn_read_file(path, CONFIG_MAX_BYTES, &data, &size) != 0) /* regular files only */
         return -1;
+    int *set_at = burn_xcalloc((size_t)n, sizeof(int));
+    char *p = (char *)data, *end = p + size; /* burn_read_file ends the text with a NUL */
+    if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
+    const char *section = NULL;
+    int line = 0, rc = 0;
+    while (p < end && rc == 0) {
+        line++;
+        char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
+        if (memchr(p, 0, (size_t)(eol - p))) {
+            burn_error_set("a NUL byte (a config is text)");
+            rc = -1;
+            break;
+        }
+        *eol = 0;
+        char *s = trim(p);
+        p = eol + 1;
+        if (!*s || *s == ';' || *s == '#') continue;
+        if (*s == '[') {
+            size_t len = strlen(s);
+            if (len < 3 || s[len - 1] != ']') {
+                burn_error_set("'%.60s' is not a section header (expected '[section]')", s);
+                rc = -1;
+                break;
+            }
+            s[len - 1] = 0;
+            section = trim(s + 1);
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq || eq == s) {
+            burn_error_set("syntax error at '%.60s' (expected '[section]', 'key = value' or a "
+                           "comment)", s);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        for (char *c = eq + 1; *c; c++) /* "x = 0.25 ; why": the comment is not the value */
+            if (*c == ';' && (c[-1] == ' ' || c[-1] == '\t')) {
+                *c = 0;
+                break;
+            }
+        char *key = trim(s), *value = trim(eq + 1);
+        if (!section) {
+            burn_error_set("%s: key outside any [section]", key);
+            rc = -1;
+        } else {
+            int idx = config_entry(schema, n, cfg, set_at, section, key, value, line);
+            if (idx < 0) rc = -1;
+            else if (origin) origin[idx] = (burn_cfg_origin){path, line};
+        }
     }
-    c.set_at = burn_xcalloc((size_t)n, sizeof(int));
-    int rc = ini_parse_stream(counting_reader, &c, on_ini_entry, &c);
-    fclose(c.file);
-    free(c.set_at);
-    if (c.line_too_long) {
-        free(c.error);
-        burn_error_set("%s:%d: line too long (limit %d characters)", path, c.line, INI_MAX_LINE - 2);
-        return -1;
-    }
-    if (c.error) {
-        burn_error_set("%s", c.error);
-        free(c.error);
-        return -1;
-    }
+    free(set_at);
+    free(data);
     if (rc != 0) {
-        burn_error_set("%s:%d: syntax error (expected '[section]', 'key = value' or a comment)",
-                       path, rc > 0 ? rc : c.line);
-        return -1;
+        char *why = burn_xstrdup(burn_error());
+        burn_error_set("%s:%d: %s", path, line, why);
+        free(why);
     }
-    return 0;
+    return rc;
 }
 
 int burn_cfg_set(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
@@ -344,6 +360,28 @@ int burn_config_value(const burn_config *c, const char *section, const char *key
     else if (o->line > 0) snprintf(where, wlen, "%s:%d", o->file, o->line);
     else snprintf(where, wlen, "%s", o->file);
     return 0;
+}
+
+int burn_config_text_value(const char *text, const char *section, const char *key, char *buf,
+                       size_t len) {
+    char head[64];
+    snprintf(head, sizeof head, "[%s]\n", section);
+    size_t hlen = strlen(head), klen = strlen(key);
+    const char *at = text;
+    while (at && strncmp(at, head, hlen) != 0) /* the section's line */
+        if ((at = strchr(at, '\n'))) at++;
+    if (!at) return -1;
+    for (at += hlen; *at && *at != '[';) {
+        const char *end = strchr(at, '\n');
+        size_t n = end ? (size_t)(end - at) : strlen(at);
+        if (n >= klen + 3 && strncmp(at, key, klen) == 0 && strncmp(at + klen, " = ", 3) == 0) {
+            snprintf(buf, len, "%.*s", (int)(n - klen - 3), at + klen + 3);
+            return 0;
+        }
+        if (!end) break;
+        at = end + 1;
+    }
+    return -1;
 }
 
 void burn_config_free(burn_config *c) {

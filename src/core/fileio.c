@@ -128,17 +128,39 @@ int burn_mkdirs(const char *path) {
     return 0;
 }
 
-int burn_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size) {
-    *data = NULL;
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+int burn_open_regular(const char *path) {
+    /* O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         burn_error_set("%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        burn_error_set("%s: not a regular file", path);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        burn_error_set("%s: not a regular file (%s)", path,
+                       S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a named pipe"
+                                              : "a device or socket");
+        close(fd);
+        return -1;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    return fd;
+}
+
+int burn_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size) {
+    *data = NULL;
+    *size = 0;
+    int fd = burn_open_regular(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        burn_error_set("%s: cannot stat: %s", path, strerror(errno));
         fclose(f);
         return -1;
     }

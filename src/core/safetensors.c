@@ -92,12 +92,16 @@ int burn_st_open(burn_st_file *f, const char *path) {
     burn_st_tensor *sorted = NULL; /* freed by FAIL */
     memset(f, 0, sizeof *f);
     f->path = burn_xstrdup(path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) FAIL("cannot open: %s", strerror(errno));
+    int fd = burn_open_regular(path);
+    if (fd < 0) {
+        free(f->path); /* burn_error() already names the path */
+        f->path = NULL;
+        return -1;
+    }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
         close(fd);
-        FAIL("not a regular file");
+        FAIL("cannot stat: %s", strerror(errno));
     }
     size_t size = (size_t)st.st_size;
     if (size < 8) {

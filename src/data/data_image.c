@@ -12,6 +12,7 @@
 
 #include "burn/check.h"
 #include "burn/data.h"
+#include "burn/fileio.h"
 #include "data_internal.h"
 
 /* stb_image 2.27 assert()s on some corrupt JPEGs (stbi__jpeg_huff_decode; found by
@@ -265,14 +266,11 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
 }
 
 int burn_image_load_file(const char *path, const burn_image_limits *lim, burn_image *img) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        burn_error_set("%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
+    int fd = burn_open_regular(path); /* a FIFO in a dataset: a bad image, not a stall */
+    if (fd < 0) return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        burn_error_set("%s: not a regular file", path);
+    if (fstat(fd, &st) != 0) {
+        burn_error_set("%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return -1;
     }

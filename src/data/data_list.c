@@ -19,7 +19,9 @@
 #include "data_internal.h"
 
 #define MAX_LIST_BYTES ((size_t)4 << 30)
-#define MAX_LABEL 2147483646LL
+/* num_classes = largest label + 1 sizes the classifiers and the class tables: a label past any
+ * real data set (ImageNet-21k: 21 841 classes) is a typo, not a million-wide classifier. */
+#define MAX_LABEL 999999LL
 
 typedef struct list_impl {
     burn_paths paths;
@@ -115,8 +117,8 @@ burn_source *burn_source_list(const char *list_path, const char *root,
                  v <= MAX_LABEL;
         }
         if (!ok) {
-            burn_error_set("%s:%d: label '%.*s' is not an integer in [0, %lld]", list_path,
-                           line_no, (int)ll, lab, MAX_LABEL);
+            burn_error_set("%s:%d: label '%.*s' is not an integer in [0, %lld] (labels are class "
+                           "indices 0, 1, ...)", list_path, line_no, (int)ll, lab, MAX_LABEL);
             goto fail;
         }
         char *rel = strndup(a, (size_t)(pe - a));

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "burn/check.h"
+#include "burn/fileio.h"
 #include "burn/finetune.h"
 #include "data_internal.h"
 
@@ -97,9 +99,13 @@ static int is_index(const char *s) {
 
 int64_t burn_subset_list_read(const char *path, const burn_source *src, int64_t **out) {
     *out = NULL;
-    FILE *f = fopen(path, "r");
+    int fd = burn_open_regular(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
-        burn_error_set("%s: cannot open the subset list: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        char *why = burn_xstrdup(burn_error());
+        burn_error_set("the subset list %s", why);
+        free(why);
         return -1;
     }
     /* pass 1: indices directly, names into a hash table resolved against the source below */

@@ -6,7 +6,6 @@
 
 #include "burn/dist.h"
 
-#include <ini.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "burn/check.h"
+#include "burn/config.h"
 #include "burn/log.h"
 #include "burn/safetensors.h"
 #include "dist_internal.h"
@@ -336,36 +336,38 @@ int64_t burn_dist_resume_update(int64_t micro_saved, int64_t spe_saved, int64_t 
     return (int64_t)(micro / accum_now);
 }
 
-typedef struct layout_parse {
-    int64_t batch, accum;
-} layout_parse;
-
-static int layout_handler(void *user, const char *section, const char *key, const char *value) {
-    layout_parse *p = user;
-    if (strcmp(section, "train") != 0) return 1;
-    char *end;
-    if (strcmp(key, "batch_size") == 0) p->batch = strtoll(value, &end, 10);
-    if (strcmp(key, "accum") == 0) p->accum = strtoll(value, &end, 10);
-    return 1;
+/* A saved count: digits only, in [1, max]; else 0. */
+static int64_t saved_count(const char *text, const char *section, const char *key, int64_t max) {
+    char buf[32];
+    if (!text || burn_config_text_value(text, section, key, buf, sizeof buf) != 0) return 0;
+    int64_t v = 0;
+    for (const char *c = buf; *c; c++) {
+        if (*c < '0' || *c > '9' || v > max) return 0;
+        v = 10 * v + (*c - '0');
+    }
+    return v >= 1 && v <= max ? v : 0;
 }
 
 int burn_dist_ckpt_layout(const char *path, burn_dist_layout *out) {
     burn_st_file f;
     if (burn_st_open(&f, path) != 0) return -1;
     const char *world = burn_st_meta(&f, "world_size"), *config = burn_st_meta(&f, "config");
-    layout_parse p = {0, 0};
+    /* bounds far past any cluster, so that no product below overflows */
+    int64_t w = 0, batch = saved_count(config, "train", "batch_size", 1 << 24),
+            accum = saved_count(config, "train", "accum", 1 << 20);
+    for (const char *c = world; c && *c && w <= (1 << 20); c++)
+        w = *c >= '0' && *c <= '9' ? 10 * w + (*c - '0') : (1 << 21);
     int rc = 0;
-    if (!world || !config || atoi(world) < 1) {
-        burn_error_set("%s: metadata world_size / config missing: cannot map its data position "
-                       "to this run", path);
+    if (!world || !config || w < 1 || w > (1 << 20)) {
+        burn_error_set("%s: metadata world_size / config missing or damaged: cannot map its data "
+                       "position to this run", path);
         rc = -1;
-    } else if (ini_parse_string(config, layout_handler, &p) != 0 || p.batch < 1 ||
-               p.accum < 1) {
-        burn_error_set("%s: the saved config has no valid train.batch_size / train.accum",
-                       path);
+    } else if (!batch || !accum) {
+        burn_error_set("%s: the saved config has no valid train.batch_size (1 .. 2^24) / "
+                       "train.accum (1 .. 2^20)", path);
         rc = -1;
     } else {
-        *out = (burn_dist_layout){atoi(world), p.batch, p.accum};
+        *out = (burn_dist_layout){(int)w, batch, accum};
     }
     burn_st_close(&f);
     return rc;

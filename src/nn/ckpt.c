@@ -173,30 +173,6 @@ static int parse_meta_i64(const burn_st_file *f, const char *key, int64_t *out) 
     return 0;
 }
 
-/* The value of "key = value" under "[section]" in a config text as burn_config_print writes
- * it, into buf; 0, or -1 when absent. */
-static int saved_value(const char *text, const char *section, const char *key, char *buf,
-                       size_t len) {
-    char head[64];
-    snprintf(head, sizeof head, "[%s]\n", section);
-    size_t hlen = strlen(head), klen = strlen(key);
-    const char *at = text;
-    while (at && strncmp(at, head, hlen) != 0) /* the section's line */
-        if ((at = strchr(at, '\n'))) at++;
-    if (!at) return -1;
-    for (at += hlen; *at && *at != '[';) {
-        const char *end = strchr(at, '\n');
-        size_t n = end ? (size_t)(end - at) : strlen(at);
-        if (n >= klen + 3 && strncmp(at, key, klen) == 0 && strncmp(at + klen, " = ", 3) == 0) {
-            snprintf(buf, len, "%.*s", (int)(n - klen - 3), at + klen + 3);
-            return 0;
-        }
-        if (!end) break;
-        at = end + 1;
-    }
-    return -1;
-}
-
 /* The keys that say what the student's tensors compute. Shapes catch most differences on
  * load; these can agree in shape and still mean another network (stage 2 binarises the
  * weights; the stem stride changes every feature map). */
@@ -210,7 +186,7 @@ int burn_ckpt_check_model(const burn_st_file *f, const char *option, const burn_
     for (size_t i = 0; i < sizeof model_keys / sizeof model_keys[0]; i++) {
         char was[128], is[128], where[256];
         if (any_stage && strcmp(model_keys[i], "stage") == 0) continue;
-        if (saved_value(saved, "model", model_keys[i], was, sizeof was) != 0) continue;
+        if (burn_config_text_value(saved, "model", model_keys[i], was, sizeof was) != 0) continue;
         if (burn_config_value(cfg, "model", model_keys[i], is, sizeof is, where, sizeof where) != 0)
             continue;
         if (strcmp(was, is) == 0) continue;
@@ -256,7 +232,7 @@ static int check_position(const burn_st_file *f, const burn_ckpt_state *st, int6
     char accum[32]; /* the training loops' position (fine-tuning counts its own updates) */
     const char *saved = burn_st_meta(f, "config"), *kind = burn_st_meta(f, "kind");
     if (saved && !(kind && strcmp(kind, "finetune") == 0) &&
-        saved_value(saved, "train", "accum", accum, sizeof accum) == 0 &&
+        burn_config_text_value(saved, "train", "accum", accum, sizeof accum) == 0 &&
         st->micro_step != st->step * atoll(accum)) {
         burn_error_set("%s: metadata micro_step %lld is not step %lld × train.accum %s (the file "
                        "is damaged)", f->path, (long long)st->micro_step, (long long)st->step,
