@@ -201,6 +201,32 @@ Test(data, idx_source) {
     cr_assert_eq(img.rgb[0], (uint8_t)((16 + 4 * 12) * 7));
     burn_image_free(&img);
     burn_source_free(s);
+    /* a multi-member file (the first 30 bytes, then the rest) loads the same */
+    free(cmd);
+    cr_assert(asprintf(&cmd, "(head -c 30 '%s' | gzip -c; tail -c +31 '%s' | gzip -c) > '%s'", ip,
+                       ip, ipz) > 0);
+    cr_assert_eq(system(cmd), 0);
+    s = burn_source_idx(ipz, lpz);
+    cr_assert(s, "%s", burn_error());
+    cr_assert_eq(burn_source_load(s, 4, &img), 0);
+    cr_assert_eq(img.rgb[0], (uint8_t)((16 + 4 * 12) * 7));
+    burn_image_free(&img);
+    burn_source_free(s);
+    /* one flipped bit of a member's CRC-32: refused (once loaded as if nothing happened) */
+    size_t n;
+    uint8_t *gz = td_read_bytes(ipz, &n);
+    gz[n - 8] ^= 1;
+    td_write_bytes(ipz, gz, n);
+    cr_assert_null(burn_source_idx(ipz, lpz));
+    cr_assert(strstr(burn_error(), "corrupt gzip data (incorrect data check)"), "%s", burn_error());
+    /* bytes after the last member */
+    gz[n - 8] ^= 1;
+    gz = realloc(gz, n + 5);
+    memcpy(gz + n, "junk!", 5);
+    td_write_bytes(ipz, gz, n + 5);
+    cr_assert_null(burn_source_idx(ipz, lpz));
+    cr_assert(strstr(burn_error(), "bytes after the last gzip member"), "%s", burn_error());
+    free(gz);
     free(cmd), free(ipz), free(lpz);
     free(ip), free(lp);
     td_rm_rf(dir);

@@ -90,3 +90,27 @@ Test(log, json_quote_escapes) {
     cr_assert_str_eq(q, "\"\"");
     free(q);
 }
+
+/* A file name with a newline or an ANSI escape cannot forge or hide a line (issue 17 item
+ * 14): errors, log lines and warnings escape control characters, and a warning is one line
+ * written at once. */
+Test(log, control_characters_in_names_are_escaped) {
+    const char *evil = "evil\nburn: stage 1 done: FAKE.png\x1b[2K\t.png";
+    burn_error_set("%s: cannot open", evil);
+    cr_assert_str_eq(burn_error(), "evil\\nburn: stage 1 done: FAKE.png\\x1b[2K\\t.png: cannot open");
+    char *path = tu_tmp_path("warn.txt");
+    FILE *saved = stderr, *f = fopen(path, "w+");
+    cr_assert(f);
+    stderr = f;
+    burn_warn("skipping %s", evil);
+    stderr = saved;
+    fclose(f);
+    unsigned char *text;
+    size_t n;
+    cr_assert_eq(burn_read_file(path, 1 << 16, &text, &n), 0);
+    cr_assert_str_eq((char *)text, "burn: warning: skipping evil\\nburn: stage 1 done: FAKE.png"
+                                   "\\x1b[2K\\t.png\n");
+    free(text);
+    unlink(path);
+    free(path);
+}

@@ -10,6 +10,7 @@ debs=(
     libopenblas0-openmp    # its OpenMP build, which burn links (one thread pool with burn's loops)
     libopenmpi-dev openmpi-bin  # data parallelism (mpirun)
     libcjson-dev           # safetensors headers, JSON output
+    zlib1g-dev             # gzip IDX files (CRC-checked inflate)
     liblinear-dev          # linear SVMs of `eval svm`
     libcriterion-dev       # C tests
     libstb-dev             # image decoding

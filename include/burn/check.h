@@ -52,6 +52,12 @@ const char *burn_errno_hint(int err);
 void burn_error_set(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *burn_error(void);
 
+/* A copy of s with every control character written as an escape (\n, \r, \t, \xHH): a
+ * file name holding a newline or an ANSI escape cannot forge or hide a line of burn's
+ * output. burn_error_set, burn_log and burn_warn apply it to their whole message. Caller
+ * frees. */
+char *burn_escape_controls(const char *s);
+
 /* Abort on allocation failure with the size that was asked for. */
 void *burn_xmalloc(size_t bytes);
 void *burn_xcalloc(size_t n, size_t size);

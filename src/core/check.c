@@ -44,13 +44,31 @@ static pthread_once_t error_once = PTHREAD_ONCE_INIT;
 
 static void error_key_init(void) { pthread_key_create(&error_key, free); }
 
+char *burn_escape_controls(const char *s) {
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        n += *c < 0x20 || *c == 0x7f ? 4 : 1;
+    char *out = burn_xmalloc(n + 1), *o = out;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c >= 0x20 && *c != 0x7f) *o++ = (char)*c;
+        else if (*c == '\n') o += sprintf(o, "\\n");
+        else if (*c == '\r') o += sprintf(o, "\\r");
+        else if (*c == '\t') o += sprintf(o, "\\t");
+        else o += sprintf(o, "\\x%02x", *c);
+    }
+    *o = 0;
+    return out;
+}
+
 void burn_error_set(const char *fmt, ...) {
     pthread_once(&error_once, error_key_init);
     va_list ap;
     va_start(ap, fmt);
-    char *msg = NULL;
-    if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+    char *raw = NULL, *msg = NULL;
+    if (vasprintf(&raw, fmt, ap) < 0) raw = NULL;
     va_end(ap);
+    if (raw) msg = burn_escape_controls(raw); /* names from disk: no forged lines */
+    free(raw);
     free(pthread_getspecific(error_key));
     pthread_setspecific(error_key, msg);
     error_message = msg;

@@ -15,27 +15,35 @@
 int burn_log_quiet = 0;
 int burn_world_size = 1;
 
+/* prefix + the message with its control characters escaped + '\n', in one write: another
+ * thread's line cannot land inside it, a name from disk cannot forge a line. */
+static void write_line(FILE *f, const char *prefix, const char *fmt, va_list ap) {
+    char *raw = NULL;
+    if (vasprintf(&raw, fmt, ap) < 0) return;
+    char *msg = burn_escape_controls(raw), *line = NULL;
+    int n = asprintf(&line, "%s%s\n", prefix, msg);
+    if (n > 0) {
+        fwrite(line, 1, (size_t)n, f);
+        fflush(f);
+    }
+    free(raw), free(msg), free(line);
+}
+
 void burn_log(const char *fmt, ...) {
     if (burn_rank != 0 || burn_log_quiet) return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("burn: ", stdout);
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
-    fflush(stdout);
+    write_line(stdout, "burn: ", fmt, ap);
     va_end(ap);
 }
 
 void burn_warn(const char *fmt, ...) {
+    char prefix[48];
+    if (burn_world_size > 1) snprintf(prefix, sizeof prefix, "burn[rank %d]: warning: ", burn_rank);
+    else snprintf(prefix, sizeof prefix, "burn: warning: ");
     va_list ap;
     va_start(ap, fmt);
-    if (burn_world_size > 1)
-        fprintf(stderr, "burn[rank %d]: warning: ", burn_rank);
-    else
-        fputs("burn: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    fflush(stderr);
+    write_line(stderr, prefix, fmt, ap);
     va_end(ap);
 }
 
