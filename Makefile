@@ -50,7 +50,7 @@ OPENBLAS_OMP := $(if $(filter 1,$(FUZZ)),,$(firstword $(wildcard \
 OPENBLAS_RPATH := -Wl,-rpath,$(dir $(OPENBLAS_OMP))
 BLAS_LIBS := $(if $(OPENBLAS_OMP),$(OPENBLAS_OMP) $(OPENBLAS_RPATH),-lopenblas)
 CFLAGS    += $(if $(filter 1,$(FUZZ)),-Wno-unknown-pragmas,-fopenmp)
-LDLIBS    := $(BLAS_LIBS) -lcjson -llinear -lz -lm -lpthread
+LDLIBS    := $(BLAS_LIBS) -lcjson -llinear -ljpeg -lz -lm -lpthread
 
 # ---- MPI (data parallelism, include/burn/dist.h): always linked; used only under mpirun ----
 MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null || mpicc --showme:compile 2>/dev/null)

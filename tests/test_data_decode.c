@@ -1,7 +1,11 @@
-/* test_data_decode.c — decoding with stb_image: PNG/JPEG, gray and alpha to RGB, the size and
- * pixel limits (refused from the header, before decoding: a decompression bomb costs
- * nothing), and every kind of bad file giving a clear error. Files under /tmp. */
+/* test_data_decode.c — decoding (PNG: stb_image, JPEG: libjpeg-turbo): gray and alpha to
+ * RGB, CMYK JPEGs, the size and pixel limits (refused from the header, before decoding: a
+ * decompression bomb costs nothing), and every kind of bad file giving a clear error —
+ * truncated scans, impossible sizes, bad CRCs included. Files under /tmp. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+
+#include <jpeglib.h>
 
 #include "burn/data.h"
 #include "burn/log.h"
@@ -148,6 +152,100 @@ Test(decode, bad_files_give_clear_errors) {
     cr_assert(strstr(burn_error(), "not a regular file"), "%s", burn_error());
     burn_image_free(&img);
     free(empty), free(text), free(full), free(cut), free(bytes), free(missing), free(folder);
+    td_rm_rf(dir);
+    free(dir);
+}
+
+/* A w x h JPEG of one CMYK colour, written by libjpeg itself (Adobe marker, YCCK inside, the
+ * inverted CMYK convention: 255 = no ink). */
+static void write_cmyk_jpeg(const char *path, int w, int h, const uint8_t cmyk[4]) {
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    jpeg_stdio_dest(&c, f);
+    c.image_width = (JDIMENSION)w;
+    c.image_height = (JDIMENSION)h;
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 95, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    uint8_t *row = malloc((size_t)w * 4);
+    for (int x = 0; x < w; x++) memcpy(row + 4 * x, cmyk, 4);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    fclose(f);
+    free(row);
+}
+
+Test(decode, cmyk_jpeg_to_rgb) {
+    char *dir = td_tmpdir("dec_cmyk"), *path = td_path(dir, "cmyk.jpg");
+    const uint8_t cmyk[4] = {200, 120, 40, 180}; /* inverted: R = C·K/255 ... */
+    write_cmyk_jpeg(path, 16, 16, cmyk);
+    burn_image img = {0};
+    cr_assert_eq(burn_image_load_file(path, &LIM, &img), 0, "%s", burn_error());
+    cr_assert(img.w == 16 && img.h == 16);
+    for (int c = 0; c < 3; c++) {
+        int want = (cmyk[c] * cmyk[3] + 127) / 255;
+        cr_assert_leq(abs((int)img.rgb[3 * 40 + c] - want), 4, "channel %d: %d, want %d", c,
+                      img.rgb[3 * 40 + c], want);
+    }
+    burn_image_free(&img);
+    td_rm_rf(dir);
+    free(path), free(dir);
+}
+
+/* What stb_image decoded without a word (issue 17 item 13): each is a corrupt image now. */
+Test(decode, truncated_scans_impossible_sizes_and_bad_crcs_are_corrupt) {
+    char *dir = td_tmpdir("dec_bad");
+    burn_image img = {0};
+    /* a JPEG cut mid-scan with its EOI marker put back */
+    td_jpeg(dir, "cut.jpg", 64, 64, 3);
+    char *path = td_path(dir, "cut.jpg");
+    size_t n;
+    uint8_t *jpg = td_read_bytes(path, &n);
+    size_t keep = n * 2 / 3;
+    jpg[keep] = 0xff, jpg[keep + 1] = 0xd9;
+    td_write_bytes(path, jpg, keep + 2);
+    cr_assert_eq(burn_image_load_file(path, &LIM, &img), -1);
+    cr_assert(strstr(burn_error(), "cut.jpg: corrupt JPEG data"), "%s", burn_error());
+    free(jpg), free(path);
+    /* a small JPEG whose frame header claims 9000 x 9000 (under the pixel limit here) */
+    td_jpeg(dir, "big.jpg", 16, 16, 4);
+    path = td_path(dir, "big.jpg");
+    jpg = td_read_bytes(path, &n);
+    size_t sof = 0;
+    for (size_t i = 2; i + 9 < n && !sof; i++)
+        if (jpg[i] == 0xff && (jpg[i + 1] == 0xc0 || jpg[i + 1] == 0xc2)) sof = i;
+    cr_assert(sof, "no SOF marker");
+    jpg[sof + 5] = 9000 >> 8, jpg[sof + 6] = 9000 & 255; /* height */
+    jpg[sof + 7] = 9000 >> 8, jpg[sof + 8] = 9000 & 255; /* width */
+    td_write_bytes(path, jpg, n);
+    const burn_image_limits roomy = {1 << 20, (int64_t)1 << 28};
+    cr_assert_eq(burn_image_load_file(path, &roomy, &img), -1);
+    cr_assert(strstr(burn_error(), "9000 x 9000 pixels cannot come from"), "%s", burn_error());
+    free(jpg), free(path);
+    /* a PNG with one bit of its pixel data flipped (the CRC no longer matches) */
+    td_png(dir, "crc.png", 12, 12, 5);
+    path = td_path(dir, "crc.png");
+    uint8_t *png = td_read_bytes(path, &n);
+    size_t idat = 0;
+    for (size_t i = 8; i + 8 < n && !idat; i++)
+        if (memcmp(png + i, "IDAT", 4) == 0) idat = i;
+    cr_assert(idat);
+    png[idat + 6] ^= 1;
+    td_write_bytes(path, png, n);
+    cr_assert_eq(burn_image_load_file(path, &LIM, &img), -1);
+    cr_assert(strstr(burn_error(), "chunk IDAT") && strstr(burn_error(), "CRC mismatch"), "%s",
+              burn_error());
+    free(png), free(path);
     td_rm_rf(dir);
     free(dir);
 }

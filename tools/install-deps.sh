@@ -13,7 +13,8 @@ debs=(
     zlib1g-dev             # gzip IDX files (CRC-checked inflate)
     liblinear-dev          # linear SVMs of `eval svm`
     libcriterion-dev       # C tests
-    libstb-dev             # image decoding
+    libstb-dev             # PNG decoding, image writing
+    libjpeg-dev            # JPEG decoding (libjpeg-turbo)
     dataset-fashion-mnist  # IDX files for tools/prepare_fashion_mnist.sh (demo data)
 )
 # `install-deps.sh fuzz` (make fuzz): clang and its libFuzzer runtime too; make test needs neither

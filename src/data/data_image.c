@@ -9,14 +9,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "burn/check.h"
 #include "burn/data.h"
 #include "burn/fileio.h"
 #include "data_internal.h"
 
-/* stb_image 2.27 assert()s on some corrupt JPEGs (stbi__jpeg_huff_decode; found by
- * tests/fuzz/fuzz_image): an assert must not abort a training run. While burn decodes, a
+/* stb_image 2.27 assert()s on some corrupt files (JPEGs, found by tests/fuzz/fuzz_image; JPEG
+ * now goes through libjpeg-turbo, PNG still through stb): an assert must not abort a run. While burn decodes, a
  * failed stb assertion jumps back to the decode call, which frees what stb had allocated
  * (tracked through STBI_MALLOC / STBI_REALLOC / STBI_FREE) and reports a corrupt file.
  * Per thread: the loader's workers decode in parallel. */
@@ -83,7 +84,6 @@ static void stb_assert_failed(void) {
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #pragma GCC diagnostic ignored "-Wtype-limits"
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_PNG
 #define STBI_NO_STDIO
 #define STBI_NO_LINEAR
@@ -137,62 +137,34 @@ static int has_prefix(const uint8_t *d, size_t n, const char *magic, size_t m) {
     return n >= m && memcmp(d, magic, m) == 0;
 }
 
-/* Do the JPEG Huffman tables (DHT segments) stb would read hold at most 256 symbols each?
- * stb_image 2.27 (Debian's) does not check: a table whose 16 code-length counts add up to
- * more than 256 makes it write past its tables (found by tests/fuzz/fuzz_image). stb's reads
- * are mirrored: a DHT segment is [length u16] then tables of [class/id byte][16 counts]
- * [values]; a byte past the end reads as 0, as in stb. Before the first scan (SOS) the markers
- * are walked as stb walks them (junk between segments is skipped a byte at a time); after it,
- * where stb resumes depends on its entropy decoder, so every FF C4 pair is checked. 0 = safe. */
-static int jpeg_huffman_tables_ok(const uint8_t *d, size_t n) {
-#define JB(p) ((p) < n ? d[p] : 0u)
-    size_t pos = 2;
-    int in_scans = 0;
-    for (;;) {
-        size_t dht = 0; /* position after an FF C4 marker, or 0 */
-        if (!in_scans) {
-            if (pos >= n) return 1;
-            if (d[pos] != 0xff) {
-                pos++;
-                continue;
-            }
-            while (pos < n && d[pos] == 0xff) pos++;
-            if (pos >= n) return 1;
-            unsigned m = d[pos++];
-            if (m == 0xc4) {
-                dht = pos;
-            } else if (m == 0xda) {
-                in_scans = 1;
-                continue;
-            } else if (m == 0xd9) {
-                return 1;
-            } else if (m == 0x00 || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
-                continue; /* no length field */
-            } else {
-                pos += (size_t)(JB(pos) << 8 | JB(pos + 1));
-                continue;
-            }
-        } else {
-            while (pos + 1 < n && !(d[pos] == 0xff && d[pos + 1] == 0xc4)) pos++;
-            if (pos + 1 >= n) return 1;
-            pos += 2;
-            dht = pos;
-        }
-        long left = (long)(JB(dht) << 8 | JB(dht + 1)) - 2;
-        size_t p = dht + 2;
-        while (left > 0 && p < n + 17) {
-            unsigned q = JB(p);
-            if ((q >> 4) > 1 || (q & 15) > 3) break; /* stb refuses this itself */
-            unsigned symbols = 0;
-            for (int i = 1; i <= 16; i++) symbols += JB(p + (size_t)i);
-            if (symbols > 256) return 0;
-            p += 17 + symbols;
-            left -= 17 + (long)symbols;
-        }
-        if (!in_scans) pos = dht + (size_t)(JB(dht) << 8 | JB(dht + 1));
-    }
-#undef JB
+static uint32_t be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
+
+/* Every chunk's CRC-32 up to IEND (stb checks none: a flipped bit in IDAT decodes to other
+ * pixels without a word). 0, or -1 with burn_error(). */
+static int png_crcs_ok(const uint8_t *d, size_t n, const char *name) {
+    for (size_t p = 8; p + 12 <= n;) {
+        uint32_t len = be32(d + p);
+        if (len > n - p - 12) break; /* truncated: stb's own error says so */
+        uint32_t want = be32(d + p + 8 + len);
+        uint32_t got = (uint32_t)crc32(crc32(0L, Z_NULL, 0), d + p + 4, len + 4);
+        if (got != want) {
+            char type[5] = {0};
+            for (int i = 0; i < 4; i++) {
+                uint8_t c = d[p + 4 + i];
+                type[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+            }
+            burn_error_set("%s: corrupt PNG data (chunk %s at byte %zu: CRC mismatch)", name,
+                           type, p);
+            return -1;
+        }
+        if (memcmp(d + p + 4, "IEND", 4) == 0) break;
+        p += 12 + len;
+    }
+    return 0;
+}
+
 
 int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *lim,
                       const char *name, burn_image *img) {
@@ -211,13 +183,11 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
                        lim ? (long long)lim->max_bytes : (long long)INT_MAX);
         return -1;
     }
-    /* Header only: a tiny file can claim 60000×60000 pixels (a decompression bomb). */
+    if (is_jpeg) return burn_jpeg_decode(data, n, lim, name, img); /* libjpeg-turbo */
+    /* PNG through stb. Header only first: a tiny file can claim 60000×60000 pixels (a
+     * decompression bomb). */
     int w = 0, h = 0, comp = 0;
-    if (is_jpeg && !jpeg_huffman_tables_ok(data, n)) {
-        burn_error_set("%s: corrupt JPEG header (a Huffman table with more than 256 symbols)",
-                       name);
-        return -1;
-    }
+    if (png_crcs_ok(data, n, name) != 0) return -1;
     if (is_png && n >= 24 && memcmp(data + 12, "IHDR", 4) == 0) {
         /* stb refuses PNGs over 2^30 bytes of pixels with a vague "unknown image type": read
          * the IHDR size (big-endian u32s at 16 and 20; the product fits in 64 bits unsigned)
@@ -233,8 +203,7 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
         }
     }
     if (!stbi_info_from_memory(data, (int)n, &w, &h, &comp)) {
-        burn_error_set("%s: corrupt %s header (%s)", name, is_png ? "PNG" : "JPEG",
-                       stbi_failure_reason());
+        burn_error_set("%s: corrupt PNG header (%s)", name, stbi_failure_reason());
         return -1;
     }
     int64_t pixels = (int64_t)w * h;
@@ -246,8 +215,8 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
     int dw = 0, dh = 0, asserted = 0;
     uint8_t *pix = stb_load_guarded(data, (int)n, &dw, &dh, &asserted);
     if (!pix) {
-        burn_error_set("%s: corrupt %s data (%s)", name, is_png ? "PNG" : "JPEG",
-                       asserted ? "inconsistent Huffman code" : stbi_failure_reason());
+        burn_error_set("%s: corrupt PNG data (%s)", name,
+                       asserted ? "inconsistent data" : stbi_failure_reason());
         return -1;
     }
     if (dw != w || dh != h) { /* cannot happen with a consistent stb; never trust it blindly */

@@ -28,6 +28,11 @@ burn_source *burn_source_new(const char *kind, const char *origin, const burn_im
 /* "a/b" from dir "a" and name "b" ("b" alone when dir is empty or name is absolute). */
 char *burn_path_join(const char *dir, const char *name);
 
+/* A JPEG held in memory into img (RGB); a file libjpeg-turbo only warns about is corrupt
+ * too. 0, or -1 with burn_error() naming `name`. (decode_jpeg.c) */
+int burn_jpeg_decode(const uint8_t *data, size_t n, const burn_image_limits *lim,
+                     const char *name, burn_image *img);
+
 /* Inflate a gzip file held in memory (every member, CRC-32 checked) into a malloc'd buffer
  * (at most max_out bytes). 0, or -1 with burn_error() naming `name`. (gunzip.c: zlib.) */
 int burn_gunzip(const uint8_t *gz, size_t n, size_t max_out, const char *name, uint8_t **out,
