@@ -8,7 +8,7 @@
 #include "burn/data.h"
 #include "test_data_util.h"
 
-static const burn_image_limits LIM = {1 << 20, 1 << 20};
+static const burn_image_limits LIM = {1 << 20, 1 << 20, NULL};
 
 static const char *ends(const burn_source *s, int64_t i) {
     static char buf[4096];

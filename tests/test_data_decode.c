@@ -11,7 +11,7 @@
 #include "burn/log.h"
 #include "test_data_util.h"
 
-static const burn_image_limits LIM = {1 << 20, 1 << 20};
+static const burn_image_limits LIM = {1 << 20, 1 << 20, NULL};
 
 Test(decode, png_channels_to_rgb) {
     char *dir = td_tmpdir("dec_png");
@@ -67,15 +67,15 @@ Test(decode, limits_on_bytes_and_pixels) {
     size_t n;
     uint8_t *bytes = td_read_bytes(path, &n);
     burn_image img = {0};
-    burn_image_limits small_file = {(int64_t)n - 1, 1 << 20};
+    burn_image_limits small_file = {(int64_t)n - 1, 1 << 20, NULL};
     cr_assert_eq(burn_image_load_file(path, &small_file, &img), -1);
     cr_assert(strstr(burn_error(), "data.max_image_bytes"), "%s", burn_error());
     cr_assert_eq(burn_image_decode(bytes, n, &small_file, "mem", &img), -1);
-    burn_image_limits few_pixels = {1 << 20, 40 * 30 - 1};
+    burn_image_limits few_pixels = {1 << 20, 40 * 30 - 1, NULL};
     cr_assert_eq(burn_image_load_file(path, &few_pixels, &img), -1);
     cr_assert(strstr(burn_error(), "40 x 30 = 1200 pixels") &&
                   strstr(burn_error(), "data.max_image_pixels"), "%s", burn_error());
-    burn_image_limits exact = {(int64_t)n, 40 * 30};
+    burn_image_limits exact = {(int64_t)n, 40 * 30, NULL};
     cr_assert_eq(burn_image_load_file(path, &exact, &img), 0, "%s", burn_error());
     burn_image_free(&img);
     free(bytes);
@@ -228,7 +228,7 @@ Test(decode, truncated_scans_impossible_sizes_and_bad_crcs_are_corrupt) {
     jpg[sof + 5] = 9000 >> 8, jpg[sof + 6] = 9000 & 255; /* height */
     jpg[sof + 7] = 9000 >> 8, jpg[sof + 8] = 9000 & 255; /* width */
     td_write_bytes(path, jpg, n);
-    const burn_image_limits roomy = {1 << 20, (int64_t)1 << 28};
+    const burn_image_limits roomy = {1 << 20, (int64_t)1 << 28, NULL};
     cr_assert_eq(burn_image_load_file(path, &roomy, &img), -1);
     cr_assert(strstr(burn_error(), "9000 x 9000 pixels cannot come from"), "%s", burn_error());
     free(jpg), free(path);

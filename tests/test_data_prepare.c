@@ -40,7 +40,7 @@ Test(prepare, fashion_mnist_tree, .timeout = 30) {
     write_split(idx, "t10k", 10, 2);
     cr_assert_eq(run_prepare(out, idx, 0), 0);
     /* the tree reads back as an ImageFolder whose class index is the label */
-    burn_image_limits lim = {1 << 20, 1 << 20};
+    burn_image_limits lim = {1 << 20, 1 << 20, NULL};
     char *train = NULL, *idx_images = NULL, *idx_labels = NULL;
     cr_assert(asprintf(&train, "%s/train", out) > 0);
     cr_assert(asprintf(&idx_images, "%s/train-images-idx3-ubyte.gz", idx) > 0);

@@ -158,7 +158,7 @@ Test(finetune_list, paths_and_file_names) {
     td_png(root, "a/x.png", 4, 4, 2);    /* 1 */
     td_png(root, "b/same.png", 4, 4, 3); /* 2 */
     td_png(root, "b/y.png", 4, 4, 4);    /* 3 */
-    burn_image_limits lim = {1 << 20, 1 << 20};
+    burn_image_limits lim = {1 << 20, 1 << 20, NULL};
     burn_source *src = burn_source_imagefolder(root, &lim);
     cr_assert(src, "%s", burn_error());
     int64_t *idx;

@@ -17,7 +17,7 @@
 #include "burn/train.h"
 #include "test_data_util.h"
 
-static const burn_image_limits LIM = {1 << 24, 1 << 24};
+static const burn_image_limits LIM = {1 << 24, 1 << 24, NULL};
 
 /* cls/name: a real PNG of 8x8 whose IHDR (CRC fixed) claims 100000 x 100000 */
 static void write_bomb_png(const char *root, const char *rel) {
@@ -421,6 +421,27 @@ Test(hostile, named_pipes_and_directories_are_refused_without_blocking, .timeout
     free(out);
     td_rm_rf(dir);
     free(fifo), free(dir);
+}
+
+/* From outside the checkout a config's relative paths do not exist: `config` says so and
+ * `train` names the key, not only the path (issue 17 item 15). */
+Test(hostile, missing_relative_paths_name_their_key, .timeout = 30) {
+    char *bin = realpath(BURN_GPU, NULL), *ini = realpath("configs/tiny/burn.ini", NULL), *out;
+    cr_assert(bin && ini);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd /tmp && %s config --config %s", bin, ini);
+    cr_assert_eq(run_shell(cmd, &out), 2, "%s", out);
+    cr_assert(strstr(out, "teacher.checkpoint = tests/fixtures/") &&
+              strstr(out, "no such file or directory (relative to the current directory, /tmp)"),
+              "%s", out);
+    free(out);
+    snprintf(cmd, sizeof cmd, "cd /tmp && %s train --config %s --set run.dir=/tmp/hostile_rel "
+             "--set log.quiet=true", bin, ini);
+    cr_assert_eq(run_shell(cmd, &out), 2, "%s", out);
+    cr_assert(strstr(out, "teacher.checkpoint: tests/fixtures/"), "%s", out);
+    free(out);
+    td_rm_rf("/tmp/hostile_rel");
+    free(bin), free(ini);
 }
 
 /* A copy of the teacher fixture at dst with every F32 tensor named "teacher.*<part>*<suffix>"

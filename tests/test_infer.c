@@ -398,7 +398,7 @@ Test(infer, cli_norms_match_runtime) {
     burn_aug_scratch ws = {0};
     burn_aug_params p;
     burn_aug_params_default(&p);
-    burn_image_limits lim = {1 << 20, 1 << 20};
+    burn_image_limits lim = {1 << 20, 1 << 20, NULL};
     const char *line = out;
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(burn_image_load_file(paths[i], &lim, &img), 0, "%s", burn_error());

@@ -227,7 +227,7 @@ static char *bad_tree(void) {
 
 Test(loader, bad_images_are_skipped_counted_and_deterministic, .timeout = 30) {
     char *root = bad_tree();
-    burn_image_limits lim = {1 << 20, 1 << 20};
+    burn_image_limits lim = {1 << 20, 1 << 20, NULL};
     burn_source *src = burn_source_imagefolder(root, &lim);
     cr_assert(src, "%s", burn_error());
     cr_assert_eq(src->count, 23);
@@ -286,7 +286,7 @@ Test(loader, missing_list_entry_is_a_counted_skip, .timeout = 30) {
     strcat(text, "gone.png 1\n");
     td_text(root, "list.txt", text);
     char *list = td_path(root, "list.txt");
-    burn_image_limits lim = {1 << 20, 1 << 20};
+    burn_image_limits lim = {1 << 20, 1 << 20, NULL};
     burn_source *src = burn_source_list(list, "", &lim);
     cr_assert(src, "%s", burn_error());
     burn_loader_opts o = base_opts();

@@ -123,7 +123,7 @@ Test(safetensors, malformed_files_rejected_each_with_its_message) {
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8,
                   "run past the data section");
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4,
-                  "dimension 0 is not a non-negative integer");
+                  "dimension 0 is not an integer in [0, 2^53]");
     expect_reject("{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
                   "\"data_offsets\":[0,4]}}", 4, "shape overflows");
     expect_reject("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"

@@ -285,8 +285,10 @@ Test(svm, command_errors_are_clear) {
     cr_assert_eq(run(TINY "--backbone pixels --set eval.svm_costs=1,-2 2>&1", &out), 2);
     cr_assert(strstr(out, "eval.svm_costs: '-2'"), "%s", out);
     free(out);
-    cr_assert_eq(run(TINY "--backbone pixels --set eval.svm_shots=500 2>&1", &out), 1);
-    cr_assert(strstr(out, "500 shots per class, but class"), "%s", out);
+    /* refused before any SVM trains: no row of k = 1 first (issue 17 item 15) */
+    cr_assert_eq(run(TINY "--backbone pixels --set eval.svm_shots=1,500 2>&1", &out), 2);
+    cr_assert(strstr(out, "eval.svm_shots: 500 images per class, but class"), "%s", out);
+    cr_assert(!strstr(out, "mAP"), "rows were computed before the refusal: %s", out);
     free(out);
     cr_assert_eq(run(TINY "2>&1", &out), 2); /* the student needs a checkpoint */
     cr_assert(strstr(out, "--checkpoint"), "%s", out);

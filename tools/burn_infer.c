@@ -122,7 +122,7 @@ static int features(burn_infer *m, char **paths, int npaths, int batch, int json
     burn_aug_scratch ws = {0};
     burn_aug_params p;
     burn_aug_params_default(&p);
-    burn_image_limits lim = {64ll << 20, 100ll << 20};
+    burn_image_limits lim = {64ll << 20, 100ll << 20, "burn_infer"};
     int rc = 0;
     for (int i0 = 0; i0 < npaths && rc == 0; i0 += batch) {
         int n = npaths - i0 < batch ? npaths - i0 : batch;

@@ -45,6 +45,10 @@ int burn_ckpt_save(const char *dir, const burn_params *ps, const float *adam_m,
  * how many checkpoint files there are, valid or not. Caller frees. */
 char *burn_ckpt_find_latest(const char *dir, int *n_files);
 
+/* What a stopped run leaves, for its message: "the last checkpoint, DIR/ckpt-N.safetensors,
+ * is intact" or "no checkpoint was written yet". */
+void burn_ckpt_kept_text(const char *dir, char *buf, size_t len);
+
 /* Restore params (strict: all tensors, same shapes) and, when adam_m/adam_v are given, the
  * moments, and fill st from the metadata, range-checked (digits only, at most 2^40; the step
  * that names the file; stage 1 or 2; micro_step = step × the saved train.accum). 0, or -1

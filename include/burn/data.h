@@ -52,7 +52,11 @@ typedef struct burn_image {
 typedef struct burn_image_limits {
     int64_t max_bytes;  /* largest encoded file accepted (data.max_image_bytes) */
     int64_t max_pixels; /* largest w*h accepted, checked from the header (data.max_image_pixels) */
+    const char *owner;  /* whose limits, for messages: NULL = the config keys above */
 } burn_image_limits;
+
+/* "data.max_image_pixels = N" (the config's limit) or "<owner>'s limit of N" for messages. */
+void burn_image_limit_text(const burn_image_limits *lim, int pixels, char *buf, size_t len);
 
 /* Make room for w×h (contents undefined); sets img->w, img->h. */
 void burn_image_resize(burn_image *img, int w, int h);

@@ -1,9 +1,35 @@
 /* cmd_config.c — `burn_gpu config`: validate a config (file + --set) and print it resolved;
  * `--dump` prints every key with its doc, type, range and default. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "burn/cli.h"
 #include "burn/commands.h"
+
+/* The keys that name files or directories the commands read: a config is valid only if they
+ * exist (relative paths are from the current directory, as the commands read them). */
+static int paths_exist(const burn_config *cfg) {
+    static const struct { const char *section, *key; } keys[] = {
+        {"teacher", "checkpoint"}, {"teacher", "head_init"}, {"train", "init_from"},
+        {"data", "root"}};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char value[4096], where[512];
+        struct stat st;
+        if (burn_config_value(cfg, keys[i].section, keys[i].key, value, sizeof value, where,
+                              sizeof where) != 0 || !*value || stat(value, &st) == 0)
+            continue;
+        char *cwd = getcwd(NULL, 0);
+        fprintf(stderr, "burn_gpu config: %s.%s = %s (%s): no such file or directory (relative "
+                        "to the current directory, %s)\n", keys[i].section, keys[i].key, value,
+                where, cwd ? cwd : "?");
+        free(cwd);
+        bad = 1;
+    }
+    return bad;
+}
 
 int cmd_config(int argc, char **argv) {
     static const burn_opt opts[] = {
@@ -19,6 +45,7 @@ int cmd_config(int argc, char **argv) {
     if (rc) return rc;
     burn_config cfg;
     rc = burn_args_config(&a, &cfg);
+    if (rc == 0 && !burn_arg_flag(&a, "--dump") && paths_exist(&cfg)) rc = 2;
     if (rc == 0) burn_config_print(&cfg, stdout, burn_arg_flag(&a, "--dump"));
     burn_config_free(&cfg);
     burn_args_free(&a);

@@ -164,9 +164,10 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, burn_run_mod
             goto done;
         }
         if (!isfinite(st.loss)) {
-            fprintf(stderr, "%s: non-finite loss (%g) at step %lld: stopping; the last "
-                            "checkpoint in %s is intact\n",
-                    PROG, st.loss, (long long)m.step, dir);
+            fprintf(stderr, "%s: non-finite loss (%g) at step %lld: stopping; %s\n", PROG,
+                    st.loss, (long long)m.step,
+                    file_exists(ckpt) ? "the last checkpoint, moco-checkpoint.safetensors, is "
+                                        "intact" : "no checkpoint was written yet");
             goto done;
         }
         acc_loss += st.loss;

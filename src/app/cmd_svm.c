@@ -188,6 +188,20 @@ int cmd_eval_svm(int argc, char **argv) {
         const burn_backend *be = burn_backend_select(cfg.run_device);
         rc = be ? backbone_features(&cfg, be, which, checkpoint, &train, &val) : 1;
     }
+    if (rc == 0) { /* every k is possible before the first SVM trains (not after k = 1 .. 32) */
+        int64_t *count = burn_xcalloc((size_t)train.num_classes + 1, sizeof(int64_t));
+        for (int64_t i = 0; i < train.count; i++)
+            if (train.labels[i] >= 0 && train.labels[i] < train.num_classes)
+                count[train.labels[i]]++;
+        for (int r = 0; r < nshots && rc == 0; r++)
+            for (int c = 0; c < train.num_classes && rc == 0; c++)
+                if (shots[r] > count[c]) {
+                    burn_error_set("eval.svm_shots: %d images per class, but class %d has only "
+                                   "%lld in the training split", shots[r], c, (long long)count[c]);
+                    rc = 2;
+                }
+        free(count);
+    }
     burn_svm_row *rows = burn_xcalloc((size_t)nshots, sizeof(burn_svm_row));
     if (rc == 0) {
         printf("linear SVMs on %s features (%lld train, %lld val, dim %d, %d classes)\n",

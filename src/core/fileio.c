@@ -42,14 +42,22 @@ void burn_atomic_abort(burn_atomic_file *f) {
     f->tmp = f->path = NULL;
 }
 
+/* A failed write's message: the reason, "disk full" for ENOSPC, and that the file under the
+ * final name is intact only when there is one. */
+static void write_failed(const burn_atomic_file *f, const char *what, int err) {
+    int previous = access(f->path, F_OK) == 0;
+    burn_error_set("%s: %s failed: %s%s%s", f->path, what, err ? strerror(err) : "no progress",
+                   err == ENOSPC ? " (disk full)" : "",
+                   previous ? " (the previous file is intact)" : "");
+}
+
 int burn_atomic_write(burn_atomic_file *f, const void *data, size_t bytes) {
     const char *p = data;
     while (bytes > 0) {
         ssize_t w = write(f->fd, p, bytes);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
-            burn_error_set("%s: write failed: %s%s", f->path, w < 0 ? strerror(errno) : "no progress",
-                           errno == ENOSPC ? " (disk full; the previous file is intact)" : "");
+            write_failed(f, "write", w < 0 ? errno : 0);
             burn_atomic_abort(f);
             return -1;
         }
@@ -71,15 +79,13 @@ static void fsync_parent_dir(const char *path) {
 
 int burn_atomic_commit(burn_atomic_file *f) {
     if (fsync(f->fd) != 0) {
-        burn_error_set("%s: fsync failed: %s (the previous file is intact)", f->path,
-                       strerror(errno));
+        write_failed(f, "fsync", errno);
         burn_atomic_abort(f);
         return -1;
     }
     if (close(f->fd) != 0) {
         f->fd = -1;
-        burn_error_set("%s: close failed: %s (the previous file is intact)", f->path,
-                       strerror(errno));
+        write_failed(f, "close", errno);
         burn_atomic_abort(f);
         return -1;
     }

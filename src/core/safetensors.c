@@ -161,7 +161,7 @@ int burn_st_open(burn_st_file *f, const char *path) {
         for (int d = 0; d < ndim; d++) {
             uint64_t dim;
             if (json_uint(cJSON_GetArrayItem(shape, d), &dim) != 0)
-                FAIL("tensor '%s': dimension %d is not a non-negative integer", name, d);
+                FAIL("tensor '%s': dimension %d is not an integer in [0, 2^53]", name, d);
             if (__builtin_mul_overflow(numel, dim, &numel) || numel > (uint64_t)MAX_SAFE_INT)
                 FAIL("tensor '%s': shape overflows (dimension %d)", name, d);
             t->shape[d] = (int64_t)dim;
@@ -171,7 +171,7 @@ int burn_st_open(burn_st_file *f, const char *path) {
             FAIL("tensor '%s': data_offsets must be [begin, end]", name);
         if (json_uint(cJSON_GetArrayItem(offs, 0), &t->begin) != 0 ||
             json_uint(cJSON_GetArrayItem(offs, 1), &t->end) != 0)
-            FAIL("tensor '%s': data_offsets are not non-negative integers", name);
+            FAIL("tensor '%s': data_offsets are not integers in [0, 2^53]", name);
         if (t->end < t->begin) FAIL("tensor '%s': data_offsets end before they begin", name);
         if (t->end > data_size)
             FAIL("tensor '%s': data_offsets [%llu, %llu] run past the data section (%llu bytes)",

@@ -105,6 +105,12 @@ void burn_image_resize(burn_image *img, int w, int h) {
     img->h = h;
 }
 
+void burn_image_limit_text(const burn_image_limits *lim, int pixels, char *buf, size_t len) {
+    long long v = !lim ? INT_MAX : pixels ? (long long)lim->max_pixels : (long long)lim->max_bytes;
+    if (lim && lim->owner) snprintf(buf, len, "%s's limit of %lld", lim->owner, v);
+    else snprintf(buf, len, "data.max_image_%s = %lld", pixels ? "pixels" : "bytes", v);
+}
+
 void burn_image_free(burn_image *img) {
     free(img->rgb);
     free(img->file);
@@ -179,8 +185,9 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
         return -1;
     }
     if (n > (size_t)INT_MAX || (lim && lim->max_bytes > 0 && (int64_t)n > lim->max_bytes)) {
-        burn_error_set("%s: %zu bytes, over the limit data.max_image_bytes = %lld", name, n,
-                       lim ? (long long)lim->max_bytes : (long long)INT_MAX);
+        char limit[96];
+        burn_image_limit_text(lim, 0, limit, sizeof limit);
+        burn_error_set("%s: %zu bytes, over %s", name, n, limit);
         return -1;
     }
     if (is_jpeg) return burn_jpeg_decode(data, n, lim, name, img); /* libjpeg-turbo */
@@ -195,28 +202,30 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
         uint64_t iw = (uint64_t)data[16] << 24 | data[17] << 16 | data[18] << 8 | data[19];
         uint64_t ih = (uint64_t)data[20] << 24 | data[21] << 16 | data[22] << 8 | data[23];
         if (lim && lim->max_pixels > 0 && iw * ih > (uint64_t)lim->max_pixels) {
-            burn_error_set("%s: %llu x %llu = %llu pixels, over the limit "
-                           "data.max_image_pixels = %lld", name, (unsigned long long)iw,
-                           (unsigned long long)ih, (unsigned long long)(iw * ih),
-                           (long long)lim->max_pixels);
+            char limit[96];
+            burn_image_limit_text(lim, 1, limit, sizeof limit);
+            burn_error_set("%s: %llu x %llu = %llu pixels, over %s", name, (unsigned long long)iw,
+                           (unsigned long long)ih, (unsigned long long)(iw * ih), limit);
             return -1;
         }
     }
     if (!stbi_info_from_memory(data, (int)n, &w, &h, &comp)) {
-        burn_error_set("%s: corrupt PNG header (%s)", name, stbi_failure_reason());
+        const char *why = stbi_failure_reason();
+        burn_error_set("%s: corrupt PNG header (%s)", name, why && *why ? why : "undecodable");
         return -1;
     }
     int64_t pixels = (int64_t)w * h;
     if (w <= 0 || h <= 0 || (lim && lim->max_pixels > 0 && pixels > lim->max_pixels)) {
-        burn_error_set("%s: %d x %d = %lld pixels, over the limit data.max_image_pixels = %lld",
-                       name, w, h, (long long)pixels, lim ? (long long)lim->max_pixels : 0LL);
+        char limit[96];
+        burn_image_limit_text(lim, 1, limit, sizeof limit);
+        burn_error_set("%s: %d x %d = %lld pixels, over %s", name, w, h, (long long)pixels, limit);
         return -1;
     }
     int dw = 0, dh = 0, asserted = 0;
     uint8_t *pix = stb_load_guarded(data, (int)n, &dw, &dh, &asserted);
     if (!pix) {
-        burn_error_set("%s: corrupt PNG data (%s)", name,
-                       asserted ? "inconsistent data" : stbi_failure_reason());
+        const char *why = asserted ? "inconsistent data" : stbi_failure_reason();
+        burn_error_set("%s: corrupt PNG data (%s)", name, why && *why ? why : "undecodable");
         return -1;
     }
     if (dw != w || dh != h) { /* cannot happen with a consistent stb; never trust it blindly */
@@ -250,8 +259,9 @@ int burn_image_load_file(const char *path, const burn_image_limits *lim, burn_im
         return -1;
     }
     if ((lim && lim->max_bytes > 0 && (int64_t)size > lim->max_bytes) || size > (size_t)INT_MAX) {
-        burn_error_set("%s: %zu bytes, over the limit data.max_image_bytes = %lld", path, size,
-                       lim ? (long long)lim->max_bytes : (long long)INT_MAX);
+        char limit[96];
+        burn_image_limit_text(lim, 0, limit, sizeof limit);
+        burn_error_set("%s: %zu bytes, over %s", path, size, limit);
         close(fd);
         return -1;
     }

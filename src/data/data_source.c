@@ -70,7 +70,7 @@ void burn_source_free(burn_source *s) {
 }
 
 burn_image_limits burn_image_limits_from_config(const burn_config *cfg) {
-    burn_image_limits lim = {cfg->data_max_image_bytes, cfg->data_max_image_pixels};
+    burn_image_limits lim = {cfg->data_max_image_bytes, cfg->data_max_image_pixels, NULL};
     return lim;
 }
 

@@ -67,8 +67,9 @@ int burn_jpeg_decode(const uint8_t *data, size_t n, const burn_image_limits *lim
     int64_t pixels = (int64_t)w * h;
     if (lim && lim->max_pixels > 0 && pixels > lim->max_pixels) {
         jpeg_destroy_decompress(&d);
-        burn_error_set("%s: %d x %d = %lld pixels, over the limit data.max_image_pixels = %lld",
-                       name, w, h, (long long)pixels, (long long)lim->max_pixels);
+        char limit[96];
+        burn_image_limit_text(lim, 1, limit, sizeof limit);
+        burn_error_set("%s: %d x %d = %lld pixels, over %s", name, w, h, (long long)pixels, limit);
         return -1;
     }
     /* every 8x8 block of a scan takes at least one bit (its DC code): a 2 KB file cannot

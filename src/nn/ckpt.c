@@ -276,6 +276,19 @@ static void remove_stale_temporaries(const char *dir) {
     closedir(d);
 }
 
+void burn_ckpt_kept_text(const char *dir, char *buf, size_t len) {
+    int64_t *steps;
+    int n = list_ckpts(dir, &steps);
+    if (n == 0) {
+        snprintf(buf, len, "no checkpoint was written yet");
+    } else {
+        char *last = ckpt_path(dir, steps[n - 1]);
+        snprintf(buf, len, "the last checkpoint, %s, is intact", last);
+        free(last);
+    }
+    free(steps);
+}
+
 char *burn_ckpt_find_latest(const char *dir, int *n_files) {
     remove_stale_temporaries(dir);
     int64_t *steps;

@@ -129,7 +129,12 @@ int burn_model_load_teacher(burn_model *m, const char *path) {
         return -1;
     }
     burn_st_file f;
-    if (burn_st_open(&f, path) != 0) return -1;
+    if (burn_st_open(&f, path) != 0) { /* name the key: the path alone may be a relative one */
+        char *why = burn_xstrdup(burn_error());
+        burn_error_set("teacher.checkpoint: %s", why);
+        free(why);
+        return -1;
+    }
     /* a file of tools/convert_teacher.py has bare torchvision names; a checkpoint of burn
      * has them under "teacher." */
     int rc = burn_st_find(&f, "teacher.conv1.weight")

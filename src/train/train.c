@@ -69,6 +69,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
                burn_train_result *result) {
     memset(result, 0, sizeof *result);
     const char *dir = cfg->run_dir;
+    char kept[512]; /* what a stopped run leaves (burn_ckpt_kept_text) */
     int rc = 1;
     int precision = burn_precision_parse(cfg->train_precision);
     if (precision < 0) {
@@ -191,11 +192,11 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
             if (!isfinite(ss.loss) && !scaler.enabled) { /* backward ran too: name where */
                 be->download(host_grad, m.params.grad, (size_t)T * sizeof(float));
                 const char *bad = find_non_finite(&m.params, host_grad);
+                burn_ckpt_kept_text(dir, kept, sizeof kept);
                 fprintf(stderr, "burn_gpu train: non-finite loss (%g) at update %lld, "
-                                "micro-batch %d%s%s%s: stopping; the last checkpoint in %s is "
-                                "intact\n",
+                                "micro-batch %d%s%s%s: stopping; %s\n",
                         ss.loss, (long long)u, a, bad ? " (first non-finite gradient: " : "",
-                        bad ? bad : "", bad ? ")" : "", dir);
+                        bad ? bad : "", bad ? ")" : "", kept);
                 goto done;
             }
             if (ss.has_heads) heads = ss;
@@ -231,16 +232,17 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
                           bad ? bad : isfinite(step_loss) ? "gradient norm" : "loss", was,
                           scaler.scale, (long long)scaler.skipped);
                 if (scaler.scale < BURN_LOSS_SCALE_MIN) {
+                    burn_ckpt_kept_text(dir, kept, sizeof kept);
                     fprintf(stderr, "burn_gpu train: FP16 overflow persists at loss scale %g: "
                                     "the forward values exceed FP16's range (65504); use "
-                                    "train.precision = bf16. The last checkpoint in %s is "
-                                    "intact\n", scaler.scale, dir);
+                                    "train.precision = bf16; %s\n", scaler.scale, kept);
                     goto done;
                 }
             } else if (bad) {
+                burn_ckpt_kept_text(dir, kept, sizeof kept);
                 fprintf(stderr, "burn_gpu train: non-finite gradient in %s at update %lld: "
-                                "stopping (%s); the last checkpoint in %s is intact\n",
-                        bad, (long long)u, burn_precision_name(precision), dir);
+                                "stopping (%s); %s\n",
+                        bad, (long long)u, burn_precision_name(precision), kept);
                 goto done;
             }
         }

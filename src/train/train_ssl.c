@@ -23,6 +23,7 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, burn_run_mode
                    burn_train_result *result) {
     memset(result, 0, sizeof *result);
     const char *dir = cfg->run_dir, *prog = "burn_gpu train";
+    char kept[512]; /* what a stopped run leaves (burn_ckpt_kept_text) */
     int method = burn_ssl_method_parse(cfg->train_method);
     if (method <= 0) {
         fprintf(stderr, "%s: %s\n", prog, method < 0 ? burn_error() : "train.method = burn");
@@ -114,9 +115,10 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, burn_run_mode
                 goto done;
             }
             if (!isfinite(ss.loss)) {
+                burn_ckpt_kept_text(dir, kept, sizeof kept);
                 fprintf(stderr, "%s: non-finite %s loss (%g) at update %lld, micro-batch %d: "
-                                "stopping; the last checkpoint in %s is intact\n",
-                        prog, kind, ss.loss, (long long)u, a, dir);
+                                "stopping; %s\n",
+                        prog, kind, ss.loss, (long long)u, a, kept);
                 goto done;
             }
             step_loss += ss.loss / accum;
@@ -133,10 +135,9 @@ int burn_ssl_train(const burn_config *cfg, const burn_backend *be, burn_run_mode
         double gn_heads = burn_backend_norm(be, m.params.grad + m.student_len, A - m.student_len,
                                             scratch) / accum;
         if (!isfinite(gn_student + gn_heads)) {
-            fprintf(stderr, "%s: non-finite gradient (%s) at update %lld: stopping; the last "
-                            "checkpoint in %s is intact\n",
-                    prog, isfinite(gn_student) ? "projection heads" : "student", (long long)u,
-                    dir);
+            burn_ckpt_kept_text(dir, kept, sizeof kept);
+            fprintf(stderr, "%s: non-finite gradient (%s) at update %lld: stopping; %s\n", prog,
+                    isfinite(gn_student) ? "projection heads" : "student", (long long)u, kept);
             goto done;
         }
         double lr = burn_lr_at(cfg->train_lr, u, plan.warmup, total, cfg->train_warmup_start);

@@ -103,7 +103,7 @@ static int bench_set(const data_set *d, const char *dir, int workers, int python
     memset(row, 0, sizeof *row);
     row->workers = workers;
     if (write_set(dir, d) != 0) return -1;
-    burn_image_limits lim = {1 << 26, 1 << 26};
+    burn_image_limits lim = {1 << 26, 1 << 26, NULL};
     burn_source *src = burn_source_imagefolder(dir, &lim);
     if (!src) return -1;
     /* single thread: decode everything (3 passes, best), then augment the decoded images */
