@@ -465,7 +465,7 @@ Test(finetune_protocol, supervised_baseline_learns_and_eval_knn_reads_it, .timeo
     set(&c, "finetune.batch_size=16");
     set(&c, "finetune.lr=0.01");
     set(&c, "finetune.backbone_lr=1");
-    burn_finetune_opts o = {"random", 1.0, ""};
+    burn_finetune_opts o = {"random", 1.0, "", 0};
     burn_finetune_result r;
     cr_assert_eq(burn_finetune(&c, burn_cpu_backend(), &o, &r), 0, "%s", burn_error());
     cr_assert_eq(r.labelled, 192);
@@ -486,8 +486,20 @@ Test(finetune_protocol, supervised_baseline_learns_and_eval_knn_reads_it, .timeo
     text[n] = 0;
     cr_assert(strstr(text, "\"val_top1\""), "%s", text);
     free(text), free(metrics);
-    /* the 25% subset: 12 images per class */
+    /* one run per run.dir: a second fine-tuning there is refused, --overwrite replaces it */
     set(&c, "finetune.epochs=1");
+    burn_finetune_result r2;
+    cr_assert_eq(burn_finetune(&c, burn_cpu_backend(), &o, &r2), 2);
+    cr_assert(strstr(burn_error(), "already holds a run") && strstr(burn_error(), "--overwrite"),
+              "%s", burn_error());
+    o.overwrite = 1;
+    cr_assert_eq(burn_finetune(&c, burn_cpu_backend(), &o, &r2), 0, "%s", burn_error());
+    char *only = burn_ckpt_find_latest(run, NULL);
+    cr_assert_str_eq(only, r2.checkpoint_path, "the old run's checkpoint is what eval would read");
+    free(only);
+    burn_finetune_result_free(&r2);
+    o.overwrite = 0;
+    /* the 25% subset: 12 images per class */
     o.fraction = 0.25;
     burn_finetune_result_free(&r);
     td_rm_rf(run);

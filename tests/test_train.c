@@ -248,8 +248,8 @@ Test(train, missing_or_mismatched_teacher_is_a_clear_error) {
     cr_assert_stderr_eq_str("burn_gpu train: teacher.checkpoint is not set: BURN needs a pretrained "
                             "teacher backbone (tools/convert_teacher.py, or burn_gpu "
                             "pretrain-teacher); it never trains against a random one\n"
-                            "burn_gpu train: /nonexistent/teacher.safetensors: cannot open: No such "
-                            "file or directory\n"
+                            "burn_gpu train: teacher.checkpoint: /nonexistent/teacher.safetensors: "
+                            "cannot open: No such file or directory\n"
                             "burn_gpu train: teacher.checkpoint: tests/fixtures/burn_step_stage1."
                             "safetensors: tensor 'teacher.layer1.2.conv1.weight': missing, the model "
                             "expects shape 4x4x3x3 (teacher.arch/width/small_input must match the file)\n");
@@ -654,4 +654,45 @@ Test(train, resume_logs_each_update_once, .timeout = 60) {
     free(before), free(after);
     free(ck), free(mp), free(r.final_checkpoint), free(dir);
     burn_config_free(&c);
+}
+
+/* `pipeline` claims both stages' run directories: a second pipeline into them is refused
+ * (exit 2, nothing changed), --overwrite replaces both runs. */
+Test(train, pipeline_refuses_used_run_dirs_and_overwrite_replaces_them, .timeout = 120) {
+    char *base = tmpdir("train-pipe"), *ini[2], *cmd = NULL, *dirs[2];
+    cr_assert_eq(burn_mkdirs(base), 0);
+    unsigned char *text;
+    size_t n;
+    cr_assert_eq(burn_read_file("configs/tiny/burn.ini", 1 << 20, &text, &n), 0);
+    for (int s = 0; s < 2; s++) { /* the tiny config with its own run.dir and stage */
+        cr_assert(asprintf(&dirs[s], "%s/stage%d", base, s + 1) > 0);
+        cr_assert(asprintf(&ini[s], "%s/stage%d.ini", base, s + 1) > 0);
+        char *a = strstr((char *)text, "\ndir = "), *b = strstr((char *)text, "\nstage = 1");
+        cr_assert(a && b && a < b);
+        char *out = NULL;
+        cr_assert(asprintf(&out, "%.*s\ndir = %s%.*s\nstage = %d%s", (int)(a - (char *)text),
+                           (char *)text, dirs[s], (int)(b - strchr(a + 1, '\n')),
+                           strchr(a + 1, '\n'), s + 1, b + strlen("\nstage = 1")) > 0);
+        tu_write_text(ini[s], out);
+        free(out);
+    }
+    free(text);
+    const char *run = BURN_GPU " pipeline --stage1 %s --stage2 %s --set train.max_steps=2 "
+                      "--set log.quiet=true %s >/dev/null 2>%s/err";
+    cr_assert(asprintf(&cmd, run, ini[0], ini[1], "", base) > 0);
+    cr_assert_eq(system(cmd), 0, "the first pipeline failed");
+    long long steps[64];
+    int rows[2];
+    for (int s = 0; s < 2; s++) rows[s] = metrics_steps(dirs[s], steps, 64);
+    char *before = dir_snapshot(dirs[1]);
+    cr_assert_eq(WEXITSTATUS(system(cmd)), 2, "a second pipeline into used run dirs ran");
+    char *after = dir_snapshot(dirs[1]);
+    cr_assert_str_eq(after, before);
+    free(cmd);
+    cr_assert(asprintf(&cmd, run, ini[0], ini[1], "--overwrite", base) > 0);
+    cr_assert_eq(system(cmd), 0, "--overwrite failed");
+    for (int s = 0; s < 2; s++) /* not appended to the old run's rows */
+        cr_assert_eq(metrics_steps(dirs[s], steps, 64), rows[s], "stage %d", s + 1);
+    for (int s = 0; s < 2; s++) free(ini[s]), free(dirs[s]);
+    free(before), free(after), free(cmd), free(base);
 }

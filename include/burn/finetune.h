@@ -113,6 +113,7 @@ typedef struct burn_finetune_opts {
     const char *checkpoint; /* BURN checkpoint / run directory, or "random" */
     double fraction;        /* labelled share (finetune.fraction or --fraction) */
     const char *subset_list; /* "" or NULL: class-balanced fraction */
+    int overwrite;           /* replace a run already in run.dir (else refused, exit 2) */
 } burn_finetune_opts;
 
 typedef struct burn_finetune_result {

@@ -50,6 +50,7 @@ int cmd_finetune(int argc, char **argv) {
         {"--subset-list", "FILE", "labelled images, one index or path per line (overrides "
                                   "finetune.subset_list and the fraction)", 0},
         {"--json", "FILE", "also write the result as one JSON object to FILE", 0},
+        {"--overwrite", NULL, "replace the run in run.dir (its metrics and checkpoint)", 0},
         {NULL, NULL, NULL, 0},
     };
     burn_args a;
@@ -71,7 +72,7 @@ int cmd_finetune(int argc, char **argv) {
     }
     if (cfg.log_quiet) burn_log_quiet = 1;
     burn_finetune_opts o = {burn_arg(&a, "--checkpoint"), cfg.finetune_fraction,
-                            cfg.finetune_subset_list};
+                            cfg.finetune_subset_list, burn_arg_flag(&a, "--overwrite")};
     const char *frac = burn_arg(&a, "--fraction"), *list = burn_arg(&a, "--subset-list");
     rc = BURN_EXIT_USAGE;
     if (frac) {

@@ -23,6 +23,7 @@
 #include "burn/fileio.h"
 #include "burn/log.h"
 #include "burn/optim.h"
+#include "burn/run_dir.h"
 
 /* Philox key of the classifier's initial weights ("ftclassf") */
 #define CLASSIFIER_STREAM 0x6674636c61737366ull
@@ -273,14 +274,6 @@ static int check_classes(const burn_source *train, const burn_source *val) {
     return 0;
 }
 
-/* Is there a checkpoint in dir already? (the newest would shadow this run's for eval knn) */
-static int has_checkpoints(const char *dir) {
-    char *latest = burn_ckpt_find_latest(dir, NULL);
-    int found = latest != NULL;
-    free(latest);
-    return found;
-}
-
 int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_finetune_opts *o,
                   burn_finetune_result *res) {
     memset(res, 0, sizeof *res);
@@ -292,13 +285,16 @@ int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_fin
                        "directory) or --checkpoint random (the supervised baseline)");
         return 2;
     }
-    if (burn_mkdirs(dir) != 0) return 1;
-    if (has_checkpoints(dir))
-        burn_warn("%s already holds checkpoints: the newest by step number is what "
-                  "`eval knn --checkpoint %s` reads; use a fresh run.dir per run", dir, dir);
+    /* one run per run directory, as train (include/burn/run_dir.h): a second fine-tuning
+     * into a used run.dir would leave two checkpoints for `eval --checkpoint DIR` to pick from */
+    static const char *const outputs[] = {"metrics.jsonl", "ckpt-", NULL};
+    int code = 0, lock = burn_run_dir_claim(dir, o->overwrite ? BURN_RUN_OVERWRITE : BURN_RUN_NEW,
+                                            outputs, &code);
+    if (lock < 0) return code;
     char *path = NULL;
     if (asprintf(&path, "%s/config.ini", dir) < 0 || burn_config_save(cfg, path) != 0) {
         free(path);
+        burn_run_dir_release(lock);
         return 1;
     }
     free(path);
@@ -444,5 +440,6 @@ done:
     burn_finetune_model_free(&m);
     burn_source_free(val);
     burn_source_free(src);
+    burn_run_dir_release(lock);
     return rc;
 }
