@@ -243,3 +243,38 @@ Test(config, save_writes_resolved_config_atomically) {
     burn_config_free(&c);
     burn_config_free(&d);
 }
+
+/* [config] base = FILE: the base first, then the file's own keys over it; relative to the
+ * file that names it; errors in the base name the base's line; cycles end. */
+Test(config, a_file_starts_from_its_base) {
+    char *base = tu_tmp_path("base.ini"), *name = strrchr(base, '/') + 1, *text = NULL;
+    tu_write_text(base, "[a]\nn = 5\nx = 0.25\n[b]\nname = from base\n");
+    cr_assert(asprintf(&text, "; only the differences\n[config]\nbase = %s\n\n[a]\nn = 7\n", name) > 0);
+    tu_write_text(path, text);
+    cr_assert_eq(burn_cfg_load(schema, NS, &cfg, origin, path), 0, "%s", burn_error());
+    cr_assert_eq(cfg.a_n, 7);
+    cr_assert_eq(cfg.a_x, 0.25);
+    cr_assert_str_eq(cfg.b_name, "from base");
+    cr_assert_str_eq(origin[0].file, path); /* n: the file's own line */
+    cr_assert_eq(origin[0].line, 6);
+    cr_assert_str_eq(origin[1].file, base); /* x: the base's */
+    cr_assert_eq(origin[1].line, 3);
+    /* an error inside the base names the base's file and line */
+    tu_write_text(base, "[a]\nn = many\n");
+    cr_assert_neq(burn_cfg_load(schema, NS, &cfg, origin, path), 0);
+    char *want = NULL;
+    cr_assert(asprintf(&want, "%s:3: config.base: %s:2: a.n: not an integer", path, base) > 0);
+    cr_assert(strstr(burn_error(), want), "%s", burn_error());
+    free(want);
+    /* base after another key; a file that is its own base */
+    tu_write_text(path, "[a]\nn = 1\n[config]\nbase = x.ini\n");
+    cr_assert_neq(burn_cfg_load(schema, NS, &cfg, origin, path), 0);
+    cr_assert(strstr(burn_error(), "before any other key"), "%s", burn_error());
+    free(text);
+    cr_assert(asprintf(&text, "[config]\nbase = %s\n", strrchr(path, '/') + 1) > 0);
+    tu_write_text(path, text);
+    cr_assert_neq(burn_cfg_load(schema, NS, &cfg, origin, path), 0);
+    cr_assert(strstr(burn_error(), "more than 8 deep (a cycle?)"), "%s", burn_error());
+    unlink(base);
+    free(base), free(text);
+}

@@ -80,7 +80,7 @@ variant() { # name seed
     s2bnn_moco)        two_stage_from configs/fmnist/s2bnn.ini $dir --set head.hidden=128 --set head.out=64 \
                            --set teacher.head_init=runs/demo/teacher/moco-checkpoint.safetensors ;;
     supervised)        [ -f $dir/finetune.json ] || $burn finetune --config configs/fmnist/supervised.ini \
-                           --checkpoint random --fraction 1 --set run.dir=$dir/stage2 $seed \
+                           --checkpoint random --fraction 1 --set run.dir=$dir/stage2 $seed --overwrite \
                            --json $dir/finetune.json | tail -n 1 ;;
     random_init)       evaluate $dir random; return ;;
     teacher)           evaluate $dir "" --backbone teacher; return ;;

@@ -9,11 +9,12 @@
 #include "burn/commands.h"
 
 /* The keys that name files or directories the commands read: a config is valid only if they
- * exist (relative paths are from the current directory, as the commands read them). */
+ * exist (relative paths are from the current directory, as the commands read them), except
+ * train.init_from, which an earlier stage may still have to write (a note then). */
 static int paths_exist(const burn_config *cfg) {
-    static const struct { const char *section, *key; } keys[] = {
-        {"teacher", "checkpoint"}, {"teacher", "head_init"}, {"train", "init_from"},
-        {"data", "root"}};
+    static const struct { const char *section, *key; int later; } keys[] = {
+        {"teacher", "checkpoint", 0}, {"teacher", "head_init", 0}, {"train", "init_from", 1},
+        {"data", "root", 0}};
     int bad = 0;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         char value[4096], where[512];
@@ -22,11 +23,12 @@ static int paths_exist(const burn_config *cfg) {
                               sizeof where) != 0 || !*value || stat(value, &st) == 0)
             continue;
         char *cwd = getcwd(NULL, 0);
-        fprintf(stderr, "burn_gpu config: %s.%s = %s (%s): no such file or directory (relative "
-                        "to the current directory, %s)\n", keys[i].section, keys[i].key, value,
-                where, cwd ? cwd : "?");
+        fprintf(stderr, "burn_gpu config: %s%s.%s = %s (%s): no such file or directory (relative "
+                        "to the current directory, %s)%s\n", keys[i].later ? "note: " : "",
+                keys[i].section, keys[i].key, value, where, cwd ? cwd : "?",
+                keys[i].later ? "; the run that writes it must come first" : "");
         free(cwd);
-        bad = 1;
+        bad |= !keys[i].later;
     }
     return bad;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -141,9 +142,55 @@ void burn_cfg_free(const burn_cfg_key *schema, int n, void *cfg) {
  * 'key = value' lines (the value is the rest of the line, trimmed, up to an inline comment:
  * a ';' after a space or tab), blank lines and comment lines starting with ';' or '#'. Lines of any length; an
  * indented line is an ordinary line (no continuation lines); CRLF and a UTF-8 BOM are
- * accepted; a NUL byte is an error. */
+ * accepted; a NUL byte is an error. A file may start from another: `[config] base = FILE`
+ * (relative to the file that names it) as its first key loads FILE first, and the file's
+ * own keys then override it; bases chain up to CONFIG_MAX_DEPTH deep. */
 
 #define CONFIG_MAX_BYTES (16u << 20)
+#define CONFIG_MAX_DEPTH 8
+
+/* The paths of base files, kept for the origins that point at them (a config's values name
+ * their file:line for as long as the process runs). */
+static char **base_paths;
+static int n_base_paths;
+static pthread_mutex_t base_paths_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *intern_path(char *path) {
+    pthread_mutex_lock(&base_paths_lock);
+    for (int i = 0; i < n_base_paths; i++)
+        if (strcmp(base_paths[i], path) == 0) {
+            pthread_mutex_unlock(&base_paths_lock);
+            free(path);
+            return base_paths[i];
+        }
+    base_paths = burn_xrealloc(base_paths, sizeof(char *) * (size_t)(n_base_paths + 1));
+    base_paths[n_base_paths++] = path;
+    pthread_mutex_unlock(&base_paths_lock);
+    return path;
+}
+
+static int cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
+                    const char *path, int depth);
+
+/* [config] base = value, named in `path`: load it (relative to path's directory). */
+static int load_base(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
+                     const char *path, const char *value, int depth) {
+    if (depth >= CONFIG_MAX_DEPTH) {
+        burn_error_set("config.base: bases chain more than %d deep (a cycle?)", CONFIG_MAX_DEPTH);
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    char *base = NULL;
+    if (value[0] == '/' || !slash) base = burn_xstrdup(value);
+    else if (asprintf(&base, "%.*s/%s", (int)(slash - path), path, value) < 0)
+        burn_check_fail("libc", "asprintf", __FILE__, __LINE__, "out of memory", NULL);
+    const char *kept = intern_path(base);
+    if (cfg_load(schema, n, cfg, origin, kept, depth + 1) == 0) return 0;
+    char *why = burn_xstrdup(burn_error());
+    burn_error_set("config.base: %s", why);
+    free(why);
+    return -1;
+}
 
 static char *trim(char *s) {
     while (*s == ' ' || *s == '\t' || *s == '\r') s++;
@@ -182,6 +229,11 @@ static int config_entry(const burn_cfg_key *schema, int n, void *cfg, int *set_a
 
 int burn_cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
                   const char *path) {
+    return cfg_load(schema, n, cfg, origin, path, 0);
+}
+
+static int cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin *origin,
+                    const char *path, int depth) {
     unsigned char *data;
     size_t size;
     if (burn_read_file(path, CONFIG_MAX_BYTES, &data, &size) != 0) /* regular files only */
@@ -190,7 +242,7 @@ int burn_cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin 
     char *p = (char *)data, *end = p + size; /* burn_read_file ends the text with a NUL */
     if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
     const char *section = NULL;
-    int line = 0, rc = 0;
+    int line = 0, rc = 0, keys = 0;
     while (p < end && rc == 0) {
         line++;
         char *nl = memchr(p, '\n', (size_t)(end - p)), *eol = nl ? nl : end;
@@ -231,11 +283,20 @@ int burn_cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origin 
         if (!section) {
             burn_error_set("%s: key outside any [section]", key);
             rc = -1;
+        } else if (strcmp(section, "config") == 0) {
+            if (strcmp(key, "base") != 0 || keys > 0) {
+                burn_error_set("config.%s: [config] holds one key, base, before any other key",
+                               key);
+                rc = -1;
+            } else {
+                rc = load_base(schema, n, cfg, origin, path, value, depth);
+            }
         } else {
             int idx = config_entry(schema, n, cfg, set_at, section, key, value, line);
             if (idx < 0) rc = -1;
             else if (origin) origin[idx] = (burn_cfg_origin){path, line};
         }
+        keys++;
     }
     free(set_at);
     free(data);
