@@ -267,48 +267,10 @@ void cpu_bconv_forward_bin(const burn_bconv *cv, float *y, const float *x, const
 
 /* ---- stage 1 and backward: float im2col of sign(x), K order (c, ky, kx) ---- */
 
-/* cols[k·ld + p] for the K rows of one image (rows ld floats apart: ld = chunk·Ho·Wo when
- * the image is one block of columns of a chunk's matrix). */
-static void sign_im2col(const burn_bconv *cv, const float *xn, float *cols, int64_t ld) {
-    for (int c = 0; c < cv->C; c++)
-        for (int ky = 0; ky < cv->kh; ky++)
-            for (int kx = 0; kx < cv->kw; kx++) {
-                float *dst = cols + ((int64_t)(c * cv->kh + ky) * cv->kw + kx) * ld;
-                for (int oy = 0; oy < cv->Ho; oy++) {
-                    int iy = oy * cv->stride - cv->pad + ky;
-                    float *d = dst + (int64_t)oy * cv->Wo;
-                    if (iy < 0 || iy >= cv->H) {
-                        memset(d, 0, sizeof(float) * (size_t)cv->Wo);
-                        continue;
-                    }
-                    const float *src = xn + ((int64_t)c * cv->H + iy) * cv->W;
-                    for (int ox = 0; ox < cv->Wo; ox++) {
-                        int ix = ox * cv->stride - cv->pad + kx;
-                        d[ox] = ix < 0 || ix >= cv->W ? 0.0f : burn_bit_value(burn_sign_bit(src[ix]));
-                    }
-                }
-            }
-}
-
-/* dx_n[C, H, W] = col2im(dcols) (rows ld floats apart): sum of each column's contributions;
- * padding taps dropped. */
-static void col2im(const burn_bconv *cv, const float *dcols, int64_t ld, float *dxn) {
-    memset(dxn, 0, sizeof(float) * (size_t)cv->C * cv->H * cv->W);
-    for (int c = 0; c < cv->C; c++)
-        for (int ky = 0; ky < cv->kh; ky++)
-            for (int kx = 0; kx < cv->kw; kx++) {
-                const float *src = dcols + ((int64_t)(c * cv->kh + ky) * cv->kw + kx) * ld;
-                for (int oy = 0; oy < cv->Ho; oy++) {
-                    int iy = oy * cv->stride - cv->pad + ky;
-                    if (iy < 0 || iy >= cv->H) continue;
-                    float *d = dxn + ((int64_t)c * cv->H + iy) * cv->W;
-                    const float *s = src + (int64_t)oy * cv->Wo;
-                    for (int ox = 0; ox < cv->Wo; ox++) {
-                        int ix = ox * cv->stride - cv->pad + kx;
-                        if (ix >= 0 && ix < cv->W) d[ix] += s[ox];
-                    }
-                }
-            }
+/* The float paths' im2col geometry (src/cpu/im2col.c). */
+static cpu_im2col_geom geom(const burn_bconv *cv) {
+    return (cpu_im2col_geom){cv->C, cv->H, cv->W, cv->kh, cv->kw, cv->stride, cv->pad, cv->Ho,
+                             cv->Wo};
 }
 
 /* a[rows][n·HoWo + p] <-> b[n][rows][p] for the chunk's images */
@@ -317,12 +279,13 @@ void cpu_bconv_forward_real(const burn_bconv *cv, float *y, const float *x, cons
     ws_layout l = layout(cv);
     float *cols = (float *)((char *)ws + l.fcols), *yt = (float *)((char *)ws + l.fdy);
     int64_t HW = (int64_t)cv->H * cv->W, HoWo = (int64_t)cv->Ho * cv->Wo;
+    cpu_im2col_geom g = geom(cv);
     for (int n0 = 0; n0 < cv->N; n0 += l.chunk) {
         int chunk = cv->N - n0 < l.chunk ? cv->N - n0 : l.chunk;
         int64_t ld = chunk * HoWo;
 #pragma omp parallel for if (ld * cv->K >= CPU_PAR_MIN)
         for (int i = 0; i < chunk; i++)
-            sign_im2col(cv, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld);
+            cpu_im2col(&g, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld, 1);
         /* yt[O, chunk·HoWo] = W[O, K] · cols[K, chunk·HoWo] */
         cpu_sgemm(0, 0, cv->O, (int)ld, cv->K, 1.0f, W, cv->K, cols, (int)ld, 0.0f, yt, (int)ld);
         cpu_panel_to_rows(y + (int64_t)n0 * cv->O * HoWo, yt, cv->O, chunk, HoWo);
@@ -335,6 +298,7 @@ void cpu_bconv_backward(const burn_bconv *cv, float *dx, float *dW, const float 
     float *cols = (float *)((char *)ws + l.fcols), *dcols = (float *)((char *)ws + l.fdcols);
     float *dyt = (float *)((char *)ws + l.fdy);
     int64_t HW = (int64_t)cv->H * cv->W, HoWo = (int64_t)cv->Ho * cv->Wo;
+    cpu_im2col_geom g = geom(cv);
     for (int n0 = 0; n0 < cv->N; n0 += l.chunk) {
         int chunk = cv->N - n0 < l.chunk ? cv->N - n0 : l.chunk;
         int64_t ld = chunk * HoWo;
@@ -342,7 +306,7 @@ void cpu_bconv_backward(const burn_bconv *cv, float *dx, float *dW, const float 
         if (dW) { /* dW[O, K] += dyt[O, chunk·HoWo] · cols[K, chunk·HoWo]ᵀ */
 #pragma omp parallel for if (ld * cv->K >= CPU_PAR_MIN)
             for (int i = 0; i < chunk; i++)
-                sign_im2col(cv, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld);
+                cpu_im2col(&g, x + (int64_t)(n0 + i) * cv->C * HW, cols + i * HoWo, ld, 1);
             cpu_sgemm(0, 1, cv->O, cv->K, (int)ld, 1.0f, dyt, (int)ld, cols, (int)ld, 1.0f, dW,
                      cv->K);
         }
@@ -351,7 +315,7 @@ void cpu_bconv_backward(const burn_bconv *cv, float *dx, float *dW, const float 
                      (int)ld);
 #pragma omp parallel for if (ld * cv->K >= CPU_PAR_MIN)
             for (int i = 0; i < chunk; i++)
-                col2im(cv, dcols + i * HoWo, ld, dx + (int64_t)(n0 + i) * cv->C * HW);
+                cpu_col2im(&g, dcols + i * HoWo, ld, dx + (int64_t)(n0 + i) * cv->C * HW);
         }
     }
 }

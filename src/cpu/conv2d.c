@@ -45,49 +45,9 @@ static int is_pointwise(const burn_conv2d *cv) {
     return cv->kh == 1 && cv->kw == 1 && cv->stride == 1 && cv->pad == 0;
 }
 
-/* One image x[C, H, W] into its P columns of col (rows ld apart); taps in the padding are 0. */
-static void im2col(float *col, int64_t ld, const float *x, const burn_conv2d *cv) {
-    for (int c = 0; c < cv->C; c++)
-        for (int i = 0; i < cv->kh; i++)
-            for (int j = 0; j < cv->kw; j++) {
-                float *row = col + ((int64_t)(c * cv->kh + i) * cv->kw + j) * ld;
-                const float *xc = x + (int64_t)c * cv->H * cv->W;
-                for (int oh = 0; oh < cv->Ho; oh++) {
-                    int ih = oh * cv->stride - cv->pad + i;
-                    float *r = row + oh * cv->Wo;
-                    if (ih < 0 || ih >= cv->H) {
-                        memset(r, 0, (size_t)cv->Wo * sizeof(float));
-                        continue;
-                    }
-                    const float *xr = xc + (int64_t)ih * cv->W;
-                    for (int ow = 0; ow < cv->Wo; ow++) {
-                        int iw = ow * cv->stride - cv->pad + j;
-                        r[ow] = iw >= 0 && iw < cv->W ? xr[iw] : 0.0f;
-                    }
-                }
-            }
-}
-
-/* dx[C, H, W] = Σ of the entries of one image's P columns of col (rows ld apart) that im2col
- * would have read from each position. */
-static void col2im(float *dx, const float *col, int64_t ld, const burn_conv2d *cv) {
-    memset(dx, 0, (size_t)cv->C * cv->H * cv->W * sizeof(float));
-    for (int c = 0; c < cv->C; c++)
-        for (int i = 0; i < cv->kh; i++)
-            for (int j = 0; j < cv->kw; j++) {
-                const float *row = col + ((int64_t)(c * cv->kh + i) * cv->kw + j) * ld;
-                float *dc = dx + (int64_t)c * cv->H * cv->W;
-                for (int oh = 0; oh < cv->Ho; oh++) {
-                    int ih = oh * cv->stride - cv->pad + i;
-                    if (ih < 0 || ih >= cv->H) continue;
-                    const float *r = row + oh * cv->Wo;
-                    float *dr = dc + (int64_t)ih * cv->W;
-                    for (int ow = 0; ow < cv->Wo; ow++) {
-                        int iw = ow * cv->stride - cv->pad + j;
-                        if (iw >= 0 && iw < cv->W) dr[iw] += r[ow];
-                    }
-                }
-            }
+static cpu_im2col_geom geom(const burn_conv2d *cv) {
+    return (cpu_im2col_geom){cv->C, cv->H, cv->W, cv->kh, cv->kw, cv->stride, cv->pad, cv->Ho,
+                             cv->Wo};
 }
 
 /* Images per group: as many as fit GROUP_FLOATS for the larger of col[K, B·P] and the
@@ -105,11 +65,13 @@ static const float *group_columns(const burn_conv2d *cv, const float *x, int B) 
     int64_t x_sz = (int64_t)cv->C * cv->H * cv->W;
     if (B == 1 && is_pointwise(cv)) return x;
     float *col = grow(&col_buf, (size_t)K * B * P);
+    cpu_im2col_geom g = geom(cv);
     if (is_pointwise(cv))
         cpu_rows_to_panel(col, x, cv->C, B, P);
     else
 #pragma omp parallel for if ((int64_t)K * B * P >= CPU_PAR_MIN)
-        for (int b = 0; b < B; b++) im2col(col + (int64_t)b * P, (int64_t)B * P, x + b * x_sz, cv);
+        for (int b = 0; b < B; b++)
+            cpu_im2col(&g, x + b * x_sz, col + (int64_t)b * P, (int64_t)B * P, 0);
     return col;
 }
 
@@ -130,6 +92,7 @@ void cpu_conv2d_backward_data(const burn_conv2d *cv, float *dx, const float *dy,
     int K = cv->C * cv->kh * cv->kw, P = cv->Ho * cv->Wo, G = group_size(cv);
     int64_t x_sz = (int64_t)cv->C * cv->H * cv->W, y_sz = (int64_t)cv->O * P;
     int pointwise = is_pointwise(cv);
+    cpu_im2col_geom geo = geom(cv);
     for (int n = 0; n < cv->N; n += G) {
         int B = cv->N - n < G ? cv->N - n : G;
         const float *g = dy + n * y_sz;
@@ -145,7 +108,7 @@ void cpu_conv2d_backward_data(const burn_conv2d *cv, float *dx, const float *dy,
         else if (!pointwise)
 #pragma omp parallel for if ((int64_t)K * B * P >= CPU_PAR_MIN)
             for (int b = 0; b < B; b++)
-                col2im(dx + (n + b) * x_sz, col + (int64_t)b * P, (int64_t)B * P, cv);
+                cpu_col2im(&geo, col + (int64_t)b * P, (int64_t)B * P, dx + (n + b) * x_sz);
     }
 }
 

@@ -17,6 +17,14 @@
 #define CPU_PAR_MIN 32768
 
 /* elementwise.c */
+/* im2col.c: one image x[C, H, W] <-> its columns cols[C·kh·kw rows ld apart][Ho·Wo] of a
+ * convolution GEMM (sign: the columns of sign(x), as the binary conv's float paths use) */
+typedef struct cpu_im2col_geom {
+    int C, H, W, kh, kw, stride, pad, Ho, Wo;
+} cpu_im2col_geom;
+void cpu_im2col(const cpu_im2col_geom *g, const float *x, float *cols, int64_t ld, int sign);
+void cpu_col2im(const cpu_im2col_geom *g, const float *cols, int64_t ld, float *dx);
+
 /* panel.c: rows [R, P] of B images <-> one panel [R, B·P] (a GEMM over the group) */
 void cpu_rows_to_panel(float *panel, const float *src, int R, int B, int64_t P);
 void cpu_panel_to_rows(float *dst, const float *panel, int R, int B, int64_t P);
