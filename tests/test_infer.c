@@ -399,11 +399,52 @@ Test(infer, cli_norms_match_runtime) {
     burn_aug_params p;
     burn_aug_params_default(&p);
     burn_image_limits lim = {1 << 20, 1 << 20, NULL};
-    const char *line = out;
+    /* the features themselves: --out .npy and .safetensors, --json's vectors (issue 19 item 3) */
+    char *npy = tu_tmp_path("cli-features.npy"), *stf = tu_tmp_path("cli-features.safetensors");
+    char jout[1 << 16];
+    snprintf(cmd, sizeof cmd, "%s %s --out %s %s 2>&1 && %s %s --out %s --json %s 2>&1",
+             BURN_INFER, model, npy, dir, BURN_INFER, model, stf, dir);
+    cr_assert_eq(run_cmd(cmd, jout, sizeof jout), 0, "%s", jout);
+    unsigned char *npy_bytes;
+    size_t npy_n;
+    cr_assert_eq(burn_read_file(npy, 1 << 24, &npy_bytes, &npy_n), 0, "%s", burn_error());
+    cr_assert(npy_n > 10 && memcmp(npy_bytes, "\x93NUMPY\x01\x00", 8) == 0);
+    size_t data_at = 10 + (size_t)(npy_bytes[8] | npy_bytes[9] << 8);
+    char shape[64];
+    snprintf(shape, sizeof shape, "'shape': (2, %d)", F);
+    const char *header = (const char *)npy_bytes + 10; /* after the magic and its NUL */
+    size_t hn = data_at - 10;
+    cr_assert(memmem(header, hn, "'descr': '<f4'", 14) && memmem(header, hn, shape, strlen(shape)),
+              "%.*s", (int)hn, header);
+    cr_assert_eq(data_at % 64, 0);
+    cr_assert_eq(npy_n, data_at + sizeof(float) * 2 * (size_t)F);
+    burn_st_file st;
+    cr_assert_eq(burn_st_open(&st, stf), 0, "%s", burn_error());
+    const burn_st_tensor *t = burn_st_find(&st, "features");
+    cr_assert(t && t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == F);
+    cr_assert(strstr(burn_st_meta(&st, "images"), paths[1]));
+    const char *line = out, *jline = jout;
     for (int i = 0; i < 2; i++) {
         cr_assert_eq(burn_image_load_file(paths[i], &lim, &img), 0, "%s", burn_error());
         burn_aug_eval_view(&img, 32, &p, &ws, x);
         cr_assert_eq(burn_infer_run(m, x, 1, feat), 0, "%s", burn_error());
+        /* image i's row of both files and its JSON vector: the runtime's features */
+        float row[4096];
+        cr_assert_leq(F, 4096);
+        memcpy(row, npy_bytes + data_at + sizeof(float) * (size_t)i * F, sizeof(float) * F);
+        cr_assert_eq(memcmp(row, feat, sizeof(float) * F), 0, ".npy row %d", i);
+        memcpy(row, (const char *)t->data + sizeof(float) * (size_t)i * F, sizeof(float) * F);
+        cr_assert_eq(memcmp(row, feat, sizeof(float) * F), 0, ".safetensors row %d", i);
+        const char *v = strstr(jline, "\"features\": [");
+        cr_assert(v, "%s", jline);
+        jline = strchr(v, '\n') + 1; /* the next image's object follows */
+        v += strlen("\"features\": [");
+        for (int k = 0; k < F; k++) {
+            char *end;
+            double got = strtod(v, &end);
+            cr_assert_eq((float)got, feat[k], "json image %d feature %d", i, k);
+            v = end + (k + 1 < F ? 2 : 0);
+        }
         double ss = 0;
         for (int k = 0; k < F; k++) ss += (double)feat[k] * feat[k];
         cr_assert_gt(ss, 0.0);
@@ -419,6 +460,13 @@ Test(infer, cli_norms_match_runtime) {
     burn_aug_scratch_free(&ws);
     free(feat);
     burn_infer_free(m);
+    burn_st_close(&st);
+    free(npy_bytes);
+    unlink(npy), unlink(stf);
+    free(npy), free(stf);
+    snprintf(cmd, sizeof cmd, "%s %s --out x.txt %s 2>&1", BURN_INFER, model, dir);
+    cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--out needs a FILE.npy or FILE.safetensors"), "%s", out);
 
     snprintf(cmd, sizeof cmd, "%s %s --bench --batch 2 --json 2>&1", BURN_INFER, model);
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 0, "%s", out);
@@ -427,6 +475,7 @@ Test(infer, cli_norms_match_runtime) {
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", BURN_INFER, model); /* no images, no --bench */
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "name the images or directories to run, or --bench"), "%s", out);
     snprintf(cmd, sizeof cmd, "%s %s --bench 2>&1", BURN_INFER, paths[0]); /* a PNG as model */
     cr_assert_eq(run_cmd(cmd, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, paths[0]), "%s", out);
