@@ -221,9 +221,16 @@ Test(config, cli_errors_exit_2_with_location) {
     cr_assert(strstr(out, "quiet = true\n"), "%s", out);
     free(out);
 
-    cr_assert_eq(run(BURN_GPU " --version", &out), 0);
-    cr_assert(strstr(out, "burn_gpu "), "%s", out);
-    free(out);
+    /* every program says its version, commit and backends */
+    const char *progs[][2] = {{BURN_GPU, "burn_gpu 0."}, {BURN_BENCH, "burn_bench 0."},
+                              {BURN_INFER, "burn_infer 0."}};
+    for (int i = 0; i < 3; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "%s --version", progs[i][0]);
+        cr_assert_eq(run(cmd, &out), 0, "%s", cmd);
+        cr_assert(strstr(out, progs[i][1]) && strstr(out, "backends cpu"), "%s", out);
+        free(out);
+    }
     cr_assert_eq(run(BURN_GPU " config --help", &out), 0);
     cr_assert(strstr(out, "--dump"), "%s", out);
     free(out);

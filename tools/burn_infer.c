@@ -21,6 +21,7 @@
 
 #include "burn/augment.h"
 #include "burn/check.h"
+#include "burn/commands.h"
 #include "burn/data.h"
 #include "burn/infer.h"
 #include "burn/log.h"
@@ -239,6 +240,9 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            burn_print_version("burn_infer");
             return 0;
         } else if (!strcmp(argv[i], "--bench")) {
             do_bench = 1;

@@ -5,6 +5,10 @@
 
 #define BURN_VERSION "0.1.0"
 
+/* "<prog> 0.1.0 (<commit>): backends cpu[, cuda]" — every program's --version
+ * (src/app/cmd_info.c; `burn_gpu info` says more). */
+void burn_print_version(const char *prog);
+
 int cmd_config(int argc, char **argv); /* src/app/cmd_config.c */
 int cmd_info(int argc, char **argv);   /* src/app/cmd_info.c */
 int cmd_summary(int argc, char **argv); /* src/app/cmd_summary.c */

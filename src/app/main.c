@@ -59,7 +59,7 @@ static int run_command(int argc, char **argv) {
         return BURN_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("burn_gpu %s (%s)\n", BURN_VERSION, BURN_GIT_REV);
+        burn_print_version("burn_gpu");
         return BURN_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

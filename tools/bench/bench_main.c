@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "burn/commands.h"
 #include "burn/log.h"
 #include "burn/openmp_env.h"
 
@@ -26,6 +27,10 @@ static const struct {
 int main(int argc, char **argv) {
     burn_openmp_env(argv);
     int n = (int)(sizeof benches / sizeof benches[0]);
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        burn_print_version("burn_bench");
+        return 0;
+    }
     if (argc >= 2)
         for (int i = 0; i < n; i++)
             if (strcmp(argv[1], benches[i].name) == 0) return benches[i].run(argc - 2, argv + 2);
