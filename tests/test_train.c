@@ -696,3 +696,30 @@ Test(train, pipeline_refuses_used_run_dirs_and_overwrite_replaces_them, .timeout
     for (int s = 0; s < 2; s++) free(ini[s]), free(dirs[s]);
     free(before), free(after), free(cmd), free(base);
 }
+
+/* What a user reads (issue 19 item 6): the plan says where train.max_steps stops the run, and
+ * the closing line gives the time, img/s and the loss of the last progress line. */
+Test(train, plan_and_closing_lines_agree_with_the_run, .timeout = 60) {
+    char *dir = tmpdir("train-lines"), *cmd = NULL, *log = tu_tmp_path("train-lines.log");
+    cr_assert(asprintf(&cmd, "%s train --config configs/tiny/burn.ini --set run.dir=%s "
+                       "--set train.max_steps=6 --set log.every=4 > %s 2>&1", BURN_GPU, dir,
+                       log) > 0);
+    cr_assert_eq(system(cmd), 0);
+    unsigned char *text;
+    size_t n;
+    cr_assert_eq(burn_read_file(log, 1 << 20, &text, &n), 0);
+    const char *t = (const char *)text;
+    cr_assert(strstr(t, "32 updates (4 epochs") && strstr(t, "this run stops at update 6 "
+                                                           "(train.max_steps)"), "%s", t);
+    const char *last = strstr(t, "step 6/6 | epoch 0 | loss ");
+    cr_assert(last, "no progress line at the last update: %s", t);
+    char loss[32];
+    cr_assert_eq(sscanf(last + strlen("step 6/6 | epoch 0 | loss "), "%31s", loss), 1);
+    char want[96];
+    snprintf(want, sizeof want, "img/s), loss %s (as the last progress line)", loss);
+    const char *done = strstr(t, "stage 1 done: update 6 in ");
+    cr_assert(done && strstr(done, want), "%s", t);
+    free(text), free(cmd), free(dir);
+    unlink(log);
+    free(log);
+}

@@ -154,15 +154,20 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
     int64_t adam_len = m.head_trainable ? T : groups[2].begin;
     int schedule = burn_lambda_schedule_parse(cfg->loss_lambda_schedule);
     host_grad = burn_xmalloc((size_t)T * sizeof(float));
-    burn_log("training stage %d: %lld updates (%lld epochs × %lld micro-batches / accum %d), "
+    char until[96] = ""; /* train.max_steps: the schedule stays the whole run's */
+    if (stop < total)
+        snprintf(until, sizeof until, ", this run stops at update %lld (train.max_steps)",
+                 (long long)stop);
+    burn_log("training stage %d: %lld updates (%lld epochs × %lld micro-batches / accum %d)%s, "
              "batch %d per rank, %d rank(s) (global batch %d), %s compute, run dir %s",
              (int)cfg->model_stage, (long long)total, (long long)cfg->train_epochs,
-             (long long)spe, accum, N, burn_world_size, N * burn_world_size,
+             (long long)spe, accum, until, N, burn_world_size, N * burn_world_size,
              burn_precision_name(precision), dir);
     be->set_compute_precision(precision);
 
     double t_start = burn_now(), t_last = t_start, wait_last = 0;
     double acc_loss = 0, acc_kl = 0, acc_fs = 0, update_seconds = 0;
+    double logged_loss = NAN; /* the last progress line's loss, for the closing line */
     int acc_n = 0, win_updates = 0; /* finite updates, all updates in the log window */
     int64_t first_update = st.step;
     int warned_collapse = 0;
@@ -344,6 +349,7 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
                 update_seconds = 0;
             }
             burn_log_step(&plan.metrics, st.step, stop, now - t_start, all, nkv);
+            logged_loss = acc_loss / acc_n;
             t_last = now;
             wait_last = wait;
             acc_loss = acc_kl = acc_fs = 0;
@@ -365,9 +371,15 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
                  (long long)dc.grad_buckets_early, (long long)dc.grad_buckets);
     }
     if (st.step > first_update) { /* a resumed run that was complete keeps its summary */
-        burn_log("stage %d done: %lld updates, last loss %.4f, collapsed %s (teacher head: "
-                 "logit std %.3g, H(p̄) %.3f; student head: %.3g, %.3f), checkpoint %s",
-                 (int)cfg->model_stage, (long long)st.step, result->last_loss,
+        double took = burn_now() - t_start;
+        char d[32];
+        burn_format_duration(took, d, sizeof d);
+        burn_log("stage %d done: update %lld in %s (%.1f img/s), loss %.4f (as the last progress "
+                 "line), collapsed %s (teacher head: logit std %.3g, H(p̄) %.3f; student head: "
+                 "%.3g, %.3f), checkpoint %s",
+                 (int)cfg->model_stage, (long long)st.step, d,
+                 (double)(st.step - first_update) * accum * N * burn_world_size / took,
+                 logged_loss,
                  result->collapsed ? "true" : "false", result->head_stats[0].logit_std,
                  result->head_stats[0].entropy, result->head_stats[1].logit_std,
                  result->head_stats[1].entropy,
