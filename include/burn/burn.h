@@ -121,6 +121,12 @@ int burn_model_step(burn_model *m, const float *v1, const float *v2, float lambd
  * burn_model_step then fails naming the first non-finite tensor. */
 void burn_model_set_debug(burn_model *m, int on);
 
+/* After a step whose loss came out non-finite: "the teacher's features" when the frozen
+ * teacher's output of either view holds NaN/Inf or values whose squares overflow (its weights
+ * overflow the forward: the student is not to blame), else NULL. One synchronising reduction
+ * per view. */
+const char *burn_model_teacher_fault(burn_model *m);
+
 /* train.profile: each phase of burn_model_step ends with a device synchronisation and its
  * time is added to m->phase_seconds (the caller resets them). The synchronisations cost the
  * overlap between phases, a few percent. */

@@ -174,6 +174,16 @@ void burn_model_set_debug(burn_model *m, int on) {
 
 void burn_model_set_profile(burn_model *m, int on) { m->profile = on; }
 
+const char *burn_model_teacher_fault(burn_model *m) {
+    for (int i = 0; i < 2; i++) {
+        float s;
+        m->be->sumsq(m->rows + 2 * m->N, m->ft[i], (int64_t)m->N * m->teacher.feature_dim);
+        m->be->download(&s, m->rows + 2 * m->N, sizeof s);
+        if (!isfinite(s)) return "the teacher's features"; /* NaN/Inf, or too large to square */
+    }
+    return NULL;
+}
+
 /* profile: the device's time since *t goes to phase; *t moves on */
 static void phase_end(burn_model *m, int phase, double *t) {
     if (!m->profile) return;

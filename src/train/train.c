@@ -197,11 +197,15 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
             if (!isfinite(ss.loss) && !scaler.enabled) { /* backward ran too: name where */
                 be->download(host_grad, m.params.grad, (size_t)T * sizeof(float));
                 const char *bad = find_non_finite(&m.params, host_grad);
+                const char *teacher = burn_model_teacher_fault(&m); /* before any blame */
                 burn_ckpt_kept_text(dir, kept, sizeof kept);
                 fprintf(stderr, "burn_gpu train: non-finite loss (%g) at update %lld, "
-                                "micro-batch %d%s%s%s: stopping; %s\n",
-                        ss.loss, (long long)u, a, bad ? " (first non-finite gradient: " : "",
-                        bad ? bad : "", bad ? ")" : "", kept);
+                                "micro-batch %d%s%s%s%s: stopping; %s\n",
+                        ss.loss, (long long)u, a,
+                        teacher ? ": the teacher's features overflow (teacher.checkpoint holds "
+                                  "weights too large for its forward)" : "",
+                        bad ? " (first non-finite gradient: " : "", bad ? bad : "",
+                        bad ? ")" : "", kept);
                 goto done;
             }
             if (ss.has_heads) heads = ss;
