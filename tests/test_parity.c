@@ -1,9 +1,10 @@
 /* test_parity.c — one full BURN step against the PyTorch reference (tools/reference/,
- * fixtures in tests/fixtures/burn_step_stage{1,2}.safetensors): teacher features, student
- * features and logits, the loss terms, EVERY parameter gradient (student, student head,
- * teacher head) and the BN running statistics after the step, for stage 1 (binary
- * activations) and stage 2 (binary weights too). Tolerance: max|burn − torch| / max|torch|
- * <= 1e-4 per tensor, in FP32; the worst tensor is printed.
+ * fixtures tests/fixtures/burn_step_stage{1,2,1_features}.safetensors): teacher features,
+ * student features and logits, the loss terms, EVERY parameter gradient (student, student
+ * head, teacher head) and the BN running statistics after the step, for stage 1 (binary
+ * activations), stage 2 (binary weights too) and stage 1 with loss.fs_on = features.
+ * Tolerance: max|burn − torch| / max|torch| <= 1e-4 per tensor, in FP32; the worst tensor is
+ * printed.
  * The comparison lives in src/app/selftest.c (`burn_gpu selftest` runs the same on a GPU).
  * Structurally zero gradients (the bias of a Linear followed by train-mode BN: BN removes
  * the mean, so its gradient is 0 up to rounding, which BN's 1/std amplifies) have no scale
@@ -18,13 +19,13 @@
 
 #define TOL 1e-4
 
-static void run_parity(int stage) {
+static void run_parity(const char *name) {
     char path[128];
-    snprintf(path, sizeof path, "tests/fixtures/burn_step_stage%d.safetensors", stage);
+    snprintf(path, sizeof path, "tests/fixtures/%s.safetensors", name);
     burn_selftest_report r;
     cr_assert_eq(burn_selftest_fixture(path, burn_cpu_backend(), NULL, TOL, NULL, &r), 0, "%s",
                  burn_error());
-    printf("parity stage %d: worst of %d tensors: %s, relative error %.3g\n", stage, r.compared,
+    printf("parity %s: worst of %d tensors: %s, relative error %.3g\n", name, r.compared,
            r.worst_name, r.worst);
     /* features and logits (3), loss terms (5), every gradient and running statistic */
     cr_assert_geq(r.compared, 3 + 5 + 150, "only %d tensors compared", r.compared);
@@ -34,8 +35,15 @@ static void run_parity(int stage) {
     }
 }
 
-Test(parity, burn_step_stage1_binary_activations, .timeout = 60) { run_parity(1); }
-Test(parity, burn_step_stage2_binary_weights, .timeout = 60) { run_parity(2); }
+Test(parity, burn_step_stage1_binary_activations, .timeout = 60) {
+    run_parity("burn_step_stage1");
+}
+Test(parity, burn_step_stage2_binary_weights, .timeout = 60) { run_parity("burn_step_stage2"); }
+/* loss.fs_on = features: the student FC as wide as the teacher's feature, FS between the
+ * backbones' features, the teacher head's gradient the KL part alone (issue 16) */
+Test(parity, burn_step_fs_on_features, .timeout = 60) {
+    run_parity("burn_step_stage1_features");
+}
 
 Test(parity, selftest_command_passes_on_the_cpu, .timeout = 60) {
     FILE *p = popen(BURN_GPU " selftest --device cpu", "r");

@@ -15,7 +15,8 @@
 int cmd_selftest(int argc, char **argv) {
     static const burn_opt opts[] = {
         {"--device", "auto|cpu|cuda", "backend to test (default auto)", 0},
-        {"--fixtures", "DIR", "where burn_step_stage{1,2}.safetensors are (default tests/fixtures)", 0},
+        {"--fixtures", "DIR", "where burn_step_stage{1,2,1_features}.safetensors are (default "
+                              "tests/fixtures)", 0},
         {"--verbose", NULL, "one line per tensor", 0},
         {NULL, NULL, NULL, 0},
     };
@@ -36,13 +37,15 @@ int cmd_selftest(int argc, char **argv) {
     }
     const double tol_ref = 1e-4, tol_cpu = 1e-4;
     int failed = 0;
-    for (int stage = 1; stage <= 2; stage++) {
+    /* stage 1, stage 2, and stage 1 with loss.fs_on = features */
+    static const char *const fixtures[] = {"stage1", "stage2", "stage1_features"};
+    for (int k = 0; k < 3; k++) {
         char path[1024];
-        snprintf(path, sizeof path, "%s/burn_step_stage%d.safetensors", dir ? dir : "tests/fixtures",
-                 stage);
+        snprintf(path, sizeof path, "%s/burn_step_%s.safetensors", dir ? dir : "tests/fixtures",
+                 fixtures[k]);
         for (int vs_cpu = 0; vs_cpu <= (be != cpu); vs_cpu++) {
             burn_selftest_report r;
-            printf("stage %d, %s vs %s:\n", stage, be->name, vs_cpu ? "cpu" : "PyTorch");
+            printf("%s, %s vs %s:\n", fixtures[k], be->name, vs_cpu ? "cpu" : "PyTorch");
             if (burn_selftest_fixture(path, be, vs_cpu ? cpu : NULL, vs_cpu ? tol_cpu : tol_ref,
                                       burn_arg_flag(&a, "--verbose") ? stdout : NULL, &r) != 0) {
                 fprintf(stderr, "burn_gpu selftest: %s\n", burn_error());

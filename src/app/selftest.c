@@ -62,13 +62,15 @@ static int fixture_config(const burn_st_file *f, burn_config *c) {
         burn_error_set("%s: not a BURN step fixture (no stage metadata)", f->path);
         return -1;
     }
-    char kv[128];
+    char kv[128], fs_on[64];
     snprintf(kv, sizeof kv, "model.stage=%s", stage);
+    const char *where = burn_st_meta(f, "fs_on"); /* older fixtures: outputs */
+    snprintf(fs_on, sizeof fs_on, "loss.fs_on=%s", where ? where : "outputs");
     const char *sets[] = {"model.width=0.0625", "model.stem_stride=2", "data.image_size=32",
                           "teacher.arch=resnet18", "teacher.width=0.0625",
                           "teacher.small_input=true", "head.hidden=64", "head.out=64",
                           "loss.temperature=0.2", "loss.fs=cosine", "binary.act_grad=clip",
-                          "binary.weight_grad=identity", kv};
+                          "binary.weight_grad=identity", kv, fs_on};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         if (set(c, sets[i]) != 0) return -1;
     return 0;

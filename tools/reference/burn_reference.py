@@ -134,7 +134,8 @@ class ReActNetA(nn.Module):
     """METHOD.md §2 with a width multiplier (stem width round(32·w), ratios kept exact)."""
 
     def __init__(self, width=1.0, stem_stride=2, stage=1, feature_fc=True, act_grad="clip",
-                 weight_grad="identity"):
+                 weight_grad="identity", feature_dim=None):
+        """feature_dim: the FC's output width (model.feature_dim; None = the pooled width)."""
         super().__init__()
         c0 = max(1, round(32 * width))
         ch = [c0 * m for m in CHANNEL_MULT]
@@ -147,8 +148,8 @@ class ReActNetA(nn.Module):
             stride = 2 if (ch[b + 1] == 2 * ch[b] and b > 0) else 1
             blocks.append(Block(ch[b], ch[b + 1], stride, stage, act_grad, weight_grad))
         self.blocks = nn.ModuleList(blocks)
-        self.feature_dim = ch[-1]
-        self.fc = nn.Linear(ch[-1], ch[-1]) if feature_fc else None
+        self.feature_dim = (feature_dim or ch[-1]) if feature_fc else ch[-1]
+        self.fc = nn.Linear(ch[-1], self.feature_dim) if feature_fc else None
         if self.fc is not None:
             nn.init.kaiming_normal_(self.fc.weight, mode="fan_in", nonlinearity="relu")
             nn.init.zeros_(self.fc.bias)

@@ -3,7 +3,7 @@
 files committed to the repository; `make test` compares burn against them tensor by tensor).
 
     python3 -m pip install torch safetensors numpy    # only to regenerate
-    python3 tools/reference/make_fixtures.py [--out tests/fixtures]
+    python3 tools/reference/make_fixtures.py [--out tests/fixtures] [--only NAME]
 
 Each fixture is one full BURN step (METHOD.md §4) at batch 4, 32x32 inputs: a reduced-width
 ReActNet-A student (stage 1 or 2) with its MLP head, a small ResNet-18 teacher (frozen, eval-
@@ -13,6 +13,10 @@ Conventions the C side must follow (also written to the file's metadata):
   - each view is its own forward pass (BN batch statistics per view), view 1 then view 2;
   - loss = L(t(v2), s(v1)) + L(t(v1), s(v2)), L per direction = Σ_batch / N;
   - gradients: d loss / d parameter for the student, student head and teacher head.
+burn_step_stage1_features: the same step with loss.fs_on = features (METHOD.md §4): the
+student's FC is as wide as the teacher's feature, per direction (1 − λ)·KL on the heads +
+λ·FS between the student's feature and the teacher's (frozen) feature of the other view, so
+the teacher head's gradient is the KL part alone.
 Computed in float64 from float32-representable inputs and parameters; stored as float32.
 Of 200 seeds, the one is kept whose sign inputs stay farthest from 0 and whose STE inputs stay
 farthest from |x| = 1 (at least 5e-6 of the tensor's largest value; float32 rounding in burn is
@@ -44,10 +48,14 @@ class MarginProbe:
         self.min_one = min(self.min_one, float((x.abs() - 1).abs().min()) / scale)
 
 
-def build(seed, stage, width=1 / 16, head=64, act_grad="clip", weight_grad="identity"):
+def build(seed, stage, width=1 / 16, head=64, act_grad="clip", weight_grad="identity",
+          fs_on="outputs"):
+    teacher_dim = None  # outputs: the student's FC keeps its width (and the fixtures their seeds)
+    if fs_on == "features":
+        teacher_dim = R.ResNet(depth=18, width=width, small_input=True).feature_dim
     torch.manual_seed(seed)
     student = R.ReActNetA(width=width, stem_stride=2, stage=stage, act_grad=act_grad,
-                          weight_grad=weight_grad).double()
+                          weight_grad=weight_grad, feature_dim=teacher_dim).double()
     s_head = R.mlp_head(student.feature_dim, head, head).double()
     teacher = R.ResNet(depth=18, width=width, small_input=True).double()
     t_head = R.mlp_head(teacher.feature_dim, head, head).double()
@@ -75,8 +83,8 @@ def state(prefix, module):
             if not k.endswith("num_batches_tracked")}
 
 
-def run(seed, stage, lam, fs, T=0.2):
-    student, s_head, teacher, t_head = build(seed, stage)
+def run(seed, stage, lam, fs, T=0.2, fs_on="outputs"):
+    student, s_head, teacher, t_head = build(seed, stage, fs_on=fs_on)
     g = torch.Generator().manual_seed(seed + 1)
     v1 = torch.randn(4, 3, 32, 32, generator=g).float().double()
     v2 = torch.randn(4, 3, 32, 32, generator=g).float().double()
@@ -104,8 +112,12 @@ def run(seed, stage, lam, fs, T=0.2):
         t2 = t_head(f_t2)
     finally:
         R.SignSTE.forward = original
-    l12, kl12, fs12 = R.burn_loss_direction(t2, s1, lam, T, fs)  # t(v2) teaches s(v1)
-    l21, kl21, fs21 = R.burn_loss_direction(t1, s2, lam, T, fs)
+    if fs_on == "features":  # KL on the heads, FS between the backbones' features
+        l12, kl12, fs12 = features_direction(t2, s1, f_t2, f_s1, lam, T, fs)
+        l21, kl21, fs21 = features_direction(t1, s2, f_t1, f_s2, lam, T, fs)
+    else:
+        l12, kl12, fs12 = R.burn_loss_direction(t2, s1, lam, T, fs)  # t(v2) teaches s(v1)
+        l21, kl21, fs21 = R.burn_loss_direction(t1, s2, lam, T, fs)
     loss = l12 + l21
     loss.backward()
 
@@ -127,32 +139,49 @@ def run(seed, stage, lam, fs, T=0.2):
     meta = {"stage": str(stage), "width": "0.0625", "image_size": "32", "stem_stride": "2",
             "teacher": "resnet18", "teacher_width": "0.0625", "teacher_small_input": "true",
             "head_hidden": "64", "head_out": "64", "lambda": repr(lam), "temperature": repr(T),
-            "fs": fs, "act_grad": "clip", "weight_grad": "identity", "batch": "4",
+            "fs": fs, "fs_on": fs_on, "act_grad": "clip", "weight_grad": "identity", "batch": "4",
             "views": "separate forwards, view 1 then view 2", "seed": str(seed),
             "sign_margin": f"{probe.min_zero:.3g}", "ste_margin": f"{probe.min_one:.3g}"}
     return out, meta, probe
 
 
+def features_direction(t, s, f_t, f_s, lam, T, fs):
+    """loss.fs_on = features: (1 − λ)·KL(t, s) + λ·FS(f_t, f_s), batch means (loss, kl, fs)."""
+    _, kl, _ = R.burn_loss_direction(t, s, 0.0, T, fs)
+    _, _, f = R.burn_loss_direction(f_t, f_s, 1.0, T, fs)
+    return (1 - lam) * kl + lam * f, kl, f
+
+
+FIXTURES = {  # name: (stage, λ, FS measure, where FS applies)
+    "burn_step_stage1": (1, 0.8, "cosine", "outputs"),
+    "burn_step_stage2": (2, 0.75, "cosine", "outputs"),
+    "burn_step_stage1_features": (1, 0.8, "cosine", "features"),
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="tests/fixtures")
+    ap.add_argument("--only", choices=sorted(FIXTURES), help="write this fixture alone")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_default_dtype(torch.float64)
-    for stage, lam, fs in ((1, 0.8, "cosine"), (2, 0.75, "cosine")):
+    for name, (stage, lam, fs, fs_on) in FIXTURES.items():
+        if args.only and name != args.only:
+            continue
         margin = lambda p: min(p.min_zero, p.min_one)  # noqa: E731
         seed = max(range(1000 * stage, 1000 * stage + 200),
-                   key=lambda sd: margin(run(sd, stage, lam, fs)[2]))
-        out, meta, probe = run(seed, stage, lam, fs)
+                   key=lambda sd: margin(run(sd, stage, lam, fs, fs_on=fs_on)[2]))
+        out, meta, probe = run(seed, stage, lam, fs, fs_on=fs_on)
         if margin(probe) < MARGIN:
-            sys.exit(f"no seed with sign margin >= {MARGIN} for stage {stage}")
+            sys.exit(f"no seed with sign margin >= {MARGIN} for {name}")
         out = {k: np.ascontiguousarray(v) for k, v in out.items()}
-        path = os.path.join(args.out, f"burn_step_stage{stage}.safetensors")
+        path = os.path.join(args.out, f"{name}.safetensors")
         save_file(out, path, metadata=meta)
         size = os.path.getsize(path)
         print(f"{path}: {len(out)} tensors, {size / 1024:.0f} KiB, seed {meta['seed']}, "
               f"loss {float(out['out.loss'][0]):.6f}, sign margin {meta['sign_margin']}")
-        if stage == 1:
+        if name == "burn_step_stage1":
             write_teacher_checkpoints(seed, args.out)
 
 
