@@ -572,8 +572,8 @@ Test(finetune_cli, json_and_usage_errors) {
         {"--checkpoint /nonexistent/ckpt.safetensors", "--checkpoint"},
         {"--checkpoint random --set finetune.optimizer=rmsprop", "finetune.optimizer"},
     };
-    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        cr_assert(asprintf(&cmd, FT "%s %s 2>&1", run, bad[k][0]) > 0);
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) { /* run.dir holds a run: */
+        cr_assert(asprintf(&cmd, FT "%s --overwrite %s 2>&1", run, bad[k][0]) > 0);
         int rc = run_cmd(cmd, &out);
         cr_assert_eq(rc, 2, "'%s' exited %d: %s", bad[k][0], rc, out);
         cr_assert(strstr(out, bad[k][1]), "'%s': output lacks '%s': %s", bad[k][0], bad[k][1], out);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "burn/binarize.h"
 #include "burn/check.h"
@@ -283,6 +284,11 @@ int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_fin
     if (!o->checkpoint || !*o->checkpoint) {
         burn_error_set("name the starting weights: --checkpoint PATH (a BURN checkpoint or run "
                        "directory) or --checkpoint random (the supervised baseline)");
+        return 2;
+    }
+    struct stat sb; /* a missing starting point is said before any data is read */
+    if (strcmp(o->checkpoint, "random") != 0 && stat(o->checkpoint, &sb) != 0) {
+        burn_error_set("--checkpoint %s: no such file or directory", o->checkpoint);
         return 2;
     }
     /* one run per run directory, as train (include/burn/run_dir.h): a second fine-tuning
