@@ -111,6 +111,14 @@ void burn_image_limit_text(const burn_image_limits *lim, int pixels, char *buf, 
     else snprintf(buf, len, "data.max_image_%s = %lld", pixels ? "pixels" : "bytes", v);
 }
 
+void burn_image_adopt(burn_image *img, uint8_t *rgb, int w, int h) {
+    free(img->rgb);
+    img->rgb = rgb;
+    img->cap = (size_t)w * h * 3;
+    img->w = w;
+    img->h = h;
+}
+
 void burn_image_free(burn_image *img) {
     free(img->rgb);
     free(img->file);
@@ -234,12 +242,7 @@ int burn_image_decode(const uint8_t *data, size_t n, const burn_image_limits *li
                        h);
         return -1;
     }
-    /* take stb's buffer (allocated with malloc) instead of copying it */
-    free(img->rgb);
-    img->rgb = pix;
-    img->cap = (size_t)w * h * 3;
-    img->w = w;
-    img->h = h;
+    burn_image_adopt(img, pix, w, h); /* stb's buffer (malloc'd), not a copy */
     return 0;
 }
 

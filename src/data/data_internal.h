@@ -28,6 +28,9 @@ burn_source *burn_source_new(const char *kind, const char *origin, const burn_im
 /* "a/b" from dir "a" and name "b" ("b" alone when dir is empty or name is absolute). */
 char *burn_path_join(const char *dir, const char *name);
 
+/* img takes rgb[w·h·3] (malloc'd) as its pixels, freeing its old ones. */
+void burn_image_adopt(burn_image *img, uint8_t *rgb, int w, int h);
+
 /* A JPEG held in memory into img (RGB); a file libjpeg-turbo only warns about is corrupt
  * too. 0, or -1 with burn_error() naming `name`. (decode_jpeg.c) */
 int burn_jpeg_decode(const uint8_t *data, size_t n, const burn_image_limits *lim,

@@ -102,10 +102,6 @@ int burn_jpeg_decode(const uint8_t *data, size_t n, const burn_image_limits *lim
                        g.warnings ? g.msg : "the scan ended early");
         return -1;
     }
-    free(img->rgb);
-    img->rgb = pix;
-    img->cap = (size_t)w * h * 3;
-    img->w = w;
-    img->h = h;
+    burn_image_adopt(img, pix, w, h);
     return 0;
 }
