@@ -523,6 +523,23 @@ Test(hostile, overflowing_statistics_never_reach_a_checkpoint, .timeout = 60) {
                                     "checkpoint failed", "running_var' holds a non-finite value");
 }
 
+/* A command that produces numbers never reports them from non-finite features (issue 17 item
+ * 7): a teacher whose BN scales × 1e8 (each value loads: under 1e15) overflows its forward, and
+ * `eval knn --backbone teacher` stops naming the feature instead of printing a k-NN "top-1". */
+Test(hostile, non_finite_features_stop_the_evaluation, .timeout = 60) {
+    char *dir = td_tmpdir("hostile_nf_eval"), *teacher = td_path(dir, "hot.safetensors"), *out;
+    scaled_teacher(teacher, "bn", ".weight", 1e8f);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s eval knn --config configs/tiny/burn.ini --backbone teacher "
+             "--set teacher.checkpoint=%s", BURN_GPU, teacher);
+    int rc = run_shell(cmd, &out);
+    cr_assert(rc != 0 && strstr(out, "is not finite") && !strstr(out, "top-1"), "exit %d: %s", rc,
+              out);
+    free(out);
+    td_rm_rf(dir);
+    free(teacher), free(dir);
+}
+
 /* Regressions of the fuzz targets (tests/fuzz/, docs/RELIABILITY.md). */
 
 Test(hostile, fuzz_jpeg_huffman_table_over_256_symbols_is_refused) {
