@@ -1,5 +1,6 @@
 /* test_ops.c — every basic op of the CPU backend against a naive double reference on random
- * inputs (fill, scale, axpy, add, mul, sum, sumsq, gemm in all transpose combinations). */
+ * inputs (fill, scale, axpy, add, mul, sum, sumsq, gemm in all transpose combinations), and
+ * the backend table complete. */
 #include <criterion/criterion.h>
 
 #include "burn/backend.h"
@@ -94,4 +95,21 @@ Test(ops, gemm_all_transposes_random_shapes) {
             for (int j = N; j < ldc; j++) cr_assert_eq(C[(long)i * ldc + j], C0[(long)i * ldc + j]);
         free(A), free(B), free(C), free(C0), free(Cp), free(ref);
     }
+}
+
+/* The table comes from one list (BURN_BACKEND_OPS): every entry of the CPU backend is set,
+ * and a table with a hole is named and refused (issue 15). */
+Test(ops, the_backend_table_is_complete) {
+    cr_assert_null(burn_backend_missing(be), "the CPU backend lacks %s", burn_backend_missing(be));
+    int ops = 0;
+#define COUNT_OP(ret, name, params) ops++;
+    BURN_BACKEND_OPS(COUNT_OP)
+#undef COUNT_OP
+    cr_assert_gt(ops, 60);
+    burn_backend holed = *be;
+    holed.xnor_gemm = NULL;
+    cr_assert_str_eq(burn_backend_missing(&holed), "xnor_gemm");
+    holed = *be;
+    holed.download = NULL;
+    cr_assert_str_eq(burn_backend_missing(&holed), "download");
 }

@@ -6,7 +6,36 @@
 #include "burn/check.h"
 #include "burn/log.h"
 
+const char *burn_backend_missing(const burn_backend *be) {
+    const struct { const void *entry; const char *name; } memory[] = {
+        {(const void *)be->alloc, "alloc"},       {(const void *)be->free, "free"},
+        {(const void *)be->upload, "upload"},     {(const void *)be->download, "download"},
+        {(const void *)be->copy, "copy"},         {(const void *)be->synchronize, "synchronize"},
+        {(const void *)be->host_alloc, "host_alloc"}, {(const void *)be->host_free, "host_free"}};
+    for (size_t i = 0; i < sizeof memory / sizeof memory[0]; i++)
+        if (!memory[i].entry) return memory[i].name;
+#define BURN_OP_PRESENT(ret, name, params) \
+    if (!be->name) return #name;
+    BURN_BACKEND_OPS(BURN_OP_PRESENT)
+#undef BURN_OP_PRESENT
+    return NULL;
+}
+
+/* be, when its table is complete; else NULL with burn_error() naming the missing entry. */
+static const burn_backend *complete(const burn_backend *be) {
+    const char *missing = be ? burn_backend_missing(be) : NULL;
+    if (!missing) return be;
+    burn_error_set("the %s backend has no '%s' (an incomplete backend table)", be->name, missing);
+    return NULL;
+}
+
+static const burn_backend *select_device(const char *device);
+
 const burn_backend *burn_backend_select(const char *device) {
+    return complete(select_device(device));
+}
+
+static const burn_backend *select_device(const char *device) {
     if (strcmp(device, "cpu") == 0) {
         burn_log("device: cpu (asked for)");
         return burn_cpu_backend();

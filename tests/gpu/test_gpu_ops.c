@@ -107,3 +107,10 @@ Test(gpu_ops, random_fills_match_cpu) {
     free(r), free(c);
     g->free(d);
 }
+
+/* Every entry of the CUDA table is set (BURN_BACKEND_OPS, issue 15). */
+Test(gpu_ops, the_backend_table_is_complete) {
+    REQUIRE_CUDA(g);
+    cr_assert_null(burn_backend_missing(g), "the CUDA backend lacks %s", burn_backend_missing(g));
+    cr_assert_not_null(g->dist_attach);
+}
