@@ -114,3 +114,16 @@ Test(log, control_characters_in_names_are_escaped) {
     unlink(path);
     free(path);
 }
+
+/* The progress line's "epoch e/E": the 1-based epoch of the last update, never E + 1 at the
+ * end (issue 19 item 6). */
+Test(log, epoch_of_the_last_update) {
+    cr_assert_eq(burn_epoch_of(0, 78), 0);
+    cr_assert_eq(burn_epoch_of(1, 78), 1);
+    cr_assert_eq(burn_epoch_of(78, 78), 1);
+    cr_assert_eq(burn_epoch_of(79, 78), 2);
+    cr_assert_eq(burn_epoch_of(234, 78), 3);
+    char fmt[32], line[32];
+    snprintf(line, sizeof line, burn_epoch_format(fmt, sizeof fmt, 3), burn_epoch_of(234, 78));
+    cr_assert_str_eq(line, "3/3");
+}

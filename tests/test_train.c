@@ -711,10 +711,10 @@ Test(train, plan_and_closing_lines_agree_with_the_run, .timeout = 60) {
     const char *t = (const char *)text;
     cr_assert(strstr(t, "32 updates (4 epochs") && strstr(t, "this run stops at update 6 "
                                                            "(train.max_steps)"), "%s", t);
-    const char *last = strstr(t, "step 6/6 | epoch 0 | loss ");
+    const char *last = strstr(t, "step 6/6 | epoch 1/4 | loss ");
     cr_assert(last, "no progress line at the last update: %s", t);
     char loss[32];
-    cr_assert_eq(sscanf(last + strlen("step 6/6 | epoch 0 | loss "), "%31s", loss), 1);
+    cr_assert_eq(sscanf(last + strlen("step 6/6 | epoch 1/4 | loss "), "%31s", loss), 1);
     char want[96];
     snprintf(want, sizeof want, "img/s), loss %s (as the last progress line)", loss);
     const char *done = strstr(t, "stage 1 done: update 6 in ");

@@ -55,6 +55,11 @@ double burn_now(void);
 /* Format seconds as "1h02m", "3m05s" or "42s" into buf. */
 void burn_format_duration(double seconds, char *buf, size_t len);
 
+/* The progress line's epoch: the 1-based epoch of the last unit done (done units of
+ * per_epoch each; 0 before the first), and its format "%.0f/E" into fmt[len]. */
+double burn_epoch_of(int64_t done, int64_t per_epoch);
+const char *burn_epoch_format(char *fmt, size_t len, int64_t epochs);
+
 #ifdef __cplusplus
 }
 #endif

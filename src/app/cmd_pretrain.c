@@ -175,8 +175,10 @@ static int pretrain(const burn_config *cfg, const burn_backend *be, burn_run_mod
         acc_n++;
         if (m.step % cfg->log_every == 0 || m.step == stop) {
             double now = burn_now(), dt = now - t_last, wait = burn_loader_wait_seconds(loader);
+            char efmt[32]; /* "e/E" */
             burn_metric kv[] = {
-                {"epoch", (double)(m.step / spe), "%.0f"},
+                {"epoch", burn_epoch_of(m.step, spe),
+                 burn_epoch_format(efmt, sizeof efmt, cfg->moco_epochs)},
                 {"loss", acc_loss / acc_n, "%.4f"},
                 {"pos_cos", acc_pos / acc_n, "%.3f"},
                 {"lr", lr, "%.3g"},

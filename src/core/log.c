@@ -67,6 +67,15 @@ void burn_format_duration(double s, char *buf, size_t len) {
         snprintf(buf, len, "%lds", t);
 }
 
+double burn_epoch_of(int64_t done, int64_t per_epoch) {
+    return per_epoch > 0 ? (double)((done + per_epoch - 1) / per_epoch) : 0.0;
+}
+
+const char *burn_epoch_format(char *fmt, size_t len, int64_t epochs) {
+    snprintf(fmt, len, "%%.0f/%lld", (long long)epochs);
+    return fmt;
+}
+
 /* Rewrite path without the rows past keep_through (a resumed run writes them again) and
  * without a last line torn by a crash. */
 static int drop_rows_after(const char *path, int64_t keep_through) {

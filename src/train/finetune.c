@@ -401,8 +401,10 @@ int burn_finetune(const burn_config *cfg, const burn_backend *be, const burn_fin
         res->steps = u + 1;
         if (res->steps % cfg->log_every == 0 || res->steps == total) {
             double now = burn_now(), dt = now - t_last;
+            char efmt[32]; /* "e/E" */
             burn_metric kv[] = {
-                {"epoch", (double)(res->steps / spe), "%.0f"},
+                {"epoch", burn_epoch_of(res->steps, spe),
+                 burn_epoch_format(efmt, sizeof efmt, cfg->finetune_epochs)},
                 {"loss", acc_loss / acc_n, "%.4f"},
                 {"train_top1", (double)acc_hits / (double)(acc_n * N), "%.3f"},
                 {"lr", lr, "%.3g"},

@@ -295,8 +295,10 @@ int burn_train(const burn_config *cfg, const burn_backend *be, burn_run_mode mod
         if (st.step % cfg->log_every == 0 || st.step == stop) {
             double now = burn_now(), dt = now - t_last;
             double wait = burn_loader_wait_seconds(plan.loader);
+            char efmt[32]; /* "e/E" */
             burn_metric kv[] = {
-                {"epoch", (double)(st.micro_step / spe), "%.0f"},
+                {"epoch", burn_epoch_of(st.micro_step, spe),
+                 burn_epoch_format(efmt, sizeof efmt, cfg->train_epochs)},
                 {"loss", acc_loss / acc_n, "%.4f"},
                 {"kl", acc_kl / acc_n, "%.4f"},
                 {"fs", acc_fs / acc_n, "%.4f"},
