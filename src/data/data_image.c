@@ -37,9 +37,10 @@ static void stb_track(void *p) {
     stb_g.live[stb_g.n++] = p;
 }
 
-static void stb_untrack(void *p) {
+/* by address: after a realloc the old pointer may only be compared, never used */
+static void stb_untrack(uintptr_t p) {
     for (int i = 0; i < stb_g.n; i++)
-        if (stb_g.live[i] == p) {
+        if ((uintptr_t)stb_g.live[i] == p) {
             stb_g.live[i] = stb_g.live[--stb_g.n];
             return;
         }
@@ -51,17 +52,25 @@ static void *stb_malloc(size_t n) {
     return p;
 }
 
+#if defined(__GNUC__) && !defined(__clang__) /* GCC's -Wuse-after-free flags the address kept */
+#pragma GCC diagnostic push                   /* for stb_untrack, which only compares it */
+#pragma GCC diagnostic ignored "-Wuse-after-free"
+#endif
 static void *stb_realloc(void *p, size_t n) {
+    uintptr_t old = (uintptr_t)p;
     void *q = realloc(p, n);
     if (q && stb_guarded) {
-        if (p) stb_untrack(p);
+        if (old) stb_untrack(old);
         stb_track(q);
     }
     return q;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 static void stb_free(void *p) {
-    if (p && stb_guarded) stb_untrack(p);
+    if (p && stb_guarded) stb_untrack((uintptr_t)p);
     free(p);
 }
 
