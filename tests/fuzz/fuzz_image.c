@@ -8,7 +8,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     fuzz_quiet();
-    static const burn_image_limits lim = {1 << 24, 1 << 22};
+    static const burn_image_limits lim = {1 << 24, 1 << 22, NULL};
     burn_image img = {0};
     if (burn_image_decode(data, n, &lim, "fuzz", &img) == 0) {
         if (img.w <= 0 || img.h <= 0 || (int64_t)img.w * img.h > lim.max_pixels) abort();

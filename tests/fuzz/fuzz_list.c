@@ -8,7 +8,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     fuzz_quiet();
-    static const burn_image_limits lim = {1 << 24, 1 << 22};
+    static const burn_image_limits lim = {1 << 24, 1 << 22, NULL};
     burn_source *s = burn_source_list(fuzz_file(0, data, n), "/nonexistent-root", &lim);
     if (!s) return 0;
     for (int64_t i = 0; i < s->count; i++) {
