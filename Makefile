@@ -33,6 +33,9 @@ endif
 # clang ignores "#pragma GCC target": the AVX-512 kernel (run only after a CPU check) gets flags
 $(BUILD)/src/cpu/xnor_gemm_avx512.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-mavx512f -mavx512bw \
     -mavx512vl -mavx512dq -mavx512vpopcntdq -mavx2 -mfma -mpopcnt)
+# Adam: sqrtf without errno (its argument is never negative) lets the update loop vectorise;
+# each lane computes what the scalar loop would (IEEE sqrt and division are exact-rounded)
+$(BUILD)/src/cpu/adam.o: CFLAGS += -fno-math-errno
 # stb_image_write shifts signed ints in its JPEG writer (third-party code, harmless on gcc)
 $(BUILD)/src/data/data_image.o: CFLAGS += $(if $(filter 1,$(SANITIZE) $(FUZZ)),-fno-sanitize=shift)
 # stb_image adds 0 to / memcpys 0 bytes into a NULL buffer for an empty first PNG IDAT (harmless;
