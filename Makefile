@@ -36,6 +36,9 @@ $(BUILD)/src/cpu/xnor_gemm_avx512.o: CFLAGS += $(if $(filter 1,$(FUZZ)),-mavx512
 # Adam: sqrtf without errno (its argument is never negative) lets the update loop vectorise;
 # each lane computes what the scalar loop would (IEEE sqrt and division are exact-rounded)
 $(BUILD)/src/cpu/adam.o: CFLAGS += -fno-math-errno
+# RSign / RPReLU: their selects may evaluate both sides (burn never reads FP exception flags),
+# so the loops vectorise; the values are those of the scalar code
+$(BUILD)/src/cpu/rsign.o $(BUILD)/src/cpu/rprelu.o: CFLAGS += -fno-trapping-math
 # stb_image_write shifts signed ints in its JPEG writer (third-party code, harmless on gcc)
 $(BUILD)/src/data/data_image.o: CFLAGS += $(if $(filter 1,$(SANITIZE) $(FUZZ)),-fno-sanitize=shift)
 # stb_image adds 0 to / memcpys 0 bytes into a NULL buffer for an empty first PNG IDAT (harmless;
