@@ -42,6 +42,24 @@ static void check_converted(const char *pth) {
 }
 
 Test(convert_teacher, moco_zip_checkpoint) { check_converted("teacher_moco.pth"); }
+
+/* Without --arch/--width/--small-input the converter reads them off the tensor shapes
+ * (issue 19 item 4): the fixture's ResNet-18 at width 1/16 with the small-input stem. */
+Test(convert_teacher, architecture_from_the_shapes) {
+    char *out = tu_tmp_path("teacher-auto.safetensors"), *cmd = NULL;
+    cr_assert(asprintf(&cmd, "python3 tools/convert_teacher.py tests/fixtures/teacher_legacy.pth %s "
+                             ">/dev/null", out) > 0);
+    cr_assert_eq(sh(cmd), 0);
+    burn_st_file conv;
+    cr_assert_eq(burn_st_open(&conv, out), 0, "%s", burn_error());
+    cr_assert_eq(conv.n, 100);
+    cr_assert_str_eq(burn_st_meta(&conv, "arch"), "resnet18");
+    cr_assert_str_eq(burn_st_meta(&conv, "width"), "0.0625");
+    cr_assert_str_eq(burn_st_meta(&conv, "small_input"), "true");
+    burn_st_close(&conv);
+    unlink(out);
+    free(out), free(cmd);
+}
 Test(convert_teacher, legacy_checkpoint) { check_converted("teacher_legacy.pth"); }
 
 static char *run_logged(const char *args, int *rc) {

@@ -232,6 +232,25 @@ def resnet_spec(depth, width, small_input):
 PREFIXES = ("module.encoder_q.", "encoder_q.", "module.backbone.", "backbone.", "module.", "")
 
 
+def infer_arch(state, prefix=None):
+    """(depth, width, small_input) from the tensor shapes: conv1 gives the base width (64·w) and
+    its kernel (7: ImageNet stem, 3: small inputs); a conv3 in layer1.0 means bottlenecks
+    (ResNet-50); the block count of layer3 tells 18 (2) from 34 (6)."""
+    for pre in ([prefix] if prefix is not None else PREFIXES):
+        w = state.get(pre + "conv1.weight")
+        if not isinstance(w, np.ndarray) or w.ndim != 4:
+            continue
+        blocks = {k[len(pre):].split(".")[1] for k in state if k.startswith(pre + "layer3.")}
+        n3 = len([b for b in blocks if b.isdigit()])
+        bottleneck = isinstance(state.get(pre + "layer1.0.conv3.weight"), np.ndarray)
+        depth = 50 if bottleneck else (18 if n3 == 2 else 34 if n3 == 6 else None)
+        if depth is None:
+            raise ConvertError(f"layer3 has {n3} blocks: not a ResNet-18/34/50 (give --arch)")
+        return depth, w.shape[0] / 64.0, w.shape[2] == 3
+    raise ConvertError("no conv1.weight found: cannot tell the architecture (give --arch, "
+                       "--width and --small-input, or --prefix)")
+
+
 def convert(state, spec, prefix=None):
     """{name: float32 array} in spec order, or ConvertError listing the differences."""
     candidates = [prefix] if prefix is not None else PREFIXES
@@ -273,13 +292,22 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="PyTorch ResNet checkpoint -> burn teacher safetensors")
     ap.add_argument("checkpoint")
     ap.add_argument("output")
-    ap.add_argument("--arch", default="resnet50", choices=["resnet18", "resnet34", "resnet50"])
-    ap.add_argument("--width", type=float, default=1.0)
-    ap.add_argument("--small-input", action="store_true", help="conv1 3x3/1 without max pool")
+    ap.add_argument("--arch", default="auto", choices=["auto", "resnet18", "resnet34", "resnet50"],
+                    help="default: from the tensor shapes")
+    ap.add_argument("--width", type=float, default=None, help="default: from conv1 (its width / 64)")
+    ap.add_argument("--small-input", action="store_true", default=None,
+                    help="conv1 3x3/1 without max pool (default: from conv1's kernel)")
     ap.add_argument("--prefix", default=None, help="name prefix to strip (default: detect)")
     args = ap.parse_args(argv)
     try:
         state = find_state_dict(load_checkpoint(args.checkpoint))
+        if args.arch == "auto" or args.width is None or args.small_input is None:
+            depth, width, small = infer_arch(state, args.prefix)
+            args.arch = f"resnet{depth}" if args.arch == "auto" else args.arch
+            args.width = width if args.width is None else args.width
+            args.small_input = small if args.small_input is None else args.small_input
+            print(f"convert_teacher: {args.arch}, width {args.width:g}, small input "
+                  f"{str(args.small_input).lower()} (from the tensor shapes where not given)")
         spec = resnet_spec(int(args.arch[6:]), args.width, args.small_input)
         tensors, pre = convert(state, spec, args.prefix)
     except (ConvertError, OSError, pickle.UnpicklingError, EOFError, KeyError, ValueError) as e:
