@@ -64,6 +64,18 @@ static inline void tu_ckpt_rewrite(const char *path, const char *key, const char
     burn_st_close(&f);
 }
 
+/* Keep a copy of path beside it (path.orig), and put it back: around a damaging rewrite. */
+static inline void tu_file_keep(const char *path) {
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "cp '%s' '%s.orig'", path, path) > 0 && system(cmd) == 0);
+    free(cmd);
+}
+static inline void tu_file_restore(const char *path) {
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "mv '%s.orig' '%s'", path, path) > 0 && system(cmd) == 0);
+    free(cmd);
+}
+
 /* The name of the first tensor of the file at path whose name ends with suffix (caller frees). */
 static inline char *tu_ckpt_tensor_ending(const char *path, const char *suffix) {
     burn_st_file f;

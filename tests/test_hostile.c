@@ -288,22 +288,30 @@ Test(hostile, non_finite_checkpoints_are_refused_naming_the_tensor, .timeout = 6
     free(kv), free(teacher), free(ck), free(dir), free(dir2);
 }
 
-/* `burn_gpu train` on the tiny config in dir with extra arguments; exit code, stderr in *err */
-static int run_train(const char *dir, const char *extra, char **err) {
-    char *errp = NULL, *cmd = NULL;
-    cr_assert(asprintf(&errp, "%s.err", dir) > 0);
-    cr_assert(asprintf(&cmd, "%s train --config configs/tiny/burn.ini --set run.dir=%s --set "
-                             "log.quiet=true --set train.ckpt_every=4 %s >/dev/null 2>%s",
-                       BURN_GPU, dir, extra, errp) > 0);
-    int st = system(cmd);
+/* `sh -c cmd` with stdout and stderr into *out; the exit code. */
+static int run_shell(const char *cmd, char **out) {
+    char *full = NULL, *log = tu_tmp_path("cmd.log"); /* per test process */
+    cr_assert(asprintf(&full, "%s >%s 2>&1", cmd, log) > 0);
+    int st = system(full);
     size_t n;
     unsigned char *t;
-    cr_assert_eq(burn_read_file(errp, 1 << 20, &t, &n), 0);
-    *err = (char *)t;
-    unlink(errp);
-    free(errp), free(cmd);
-    cr_assert(WIFEXITED(st), "killed by a signal: %s", extra);
+    cr_assert_eq(burn_read_file(log, 1 << 20, &t, &n), 0);
+    *out = (char *)t;
+    unlink(log);
+    free(full), free(log);
+    cr_assert(WIFEXITED(st), "killed by a signal: %s", cmd);
     return WEXITSTATUS(st);
+}
+
+/* `burn_gpu train` on the tiny config in dir with extra arguments; exit code, its output in *err */
+static int run_train(const char *dir, const char *extra, char **err) {
+    char *cmd = NULL;
+    cr_assert(asprintf(&cmd, "%s train --config configs/tiny/burn.ini --set run.dir=%s --set "
+                             "log.quiet=true --set train.ckpt_every=4 %s", BURN_GPU, dir,
+                       extra) > 0);
+    int rc = run_shell(cmd, err);
+    free(cmd);
+    return rc;
 }
 
 /* the same with one --set, stopping after 2 updates */
@@ -355,20 +363,6 @@ Test(hostile, absurd_config_values_are_clear_errors, .timeout = 60) {
     free(ini), free(dir);
 }
 
-/* `sh -c cmd` with stdout and stderr into *out; the exit code. */
-static int run_shell(const char *cmd, char **out) {
-    char *full = NULL, *log = td_path("/tmp", "hostile_cmd.log");
-    cr_assert(asprintf(&full, "%s >%s 2>&1", cmd, log) > 0);
-    int st = system(full);
-    size_t n;
-    unsigned char *t;
-    cr_assert_eq(burn_read_file(log, 1 << 20, &t, &n), 0);
-    *out = (char *)t;
-    unlink(log);
-    free(full), free(log);
-    cr_assert(WIFEXITED(st), "killed by a signal: %s", cmd);
-    return WEXITSTATUS(st);
-}
 
 /* A named pipe, a directory or a device where a file is expected is refused at once instead
  * of blocking in open() for a writer that never comes (issue 17 items 9 and 12): configs,

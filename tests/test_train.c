@@ -502,8 +502,7 @@ Test(train, a_damaged_position_invalidates_the_checkpoint, .timeout = 60) {
     cr_redirect_stderr();
     burn_ckpt_state st;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *copy = NULL;
-        cr_assert(asprintf(&copy, "cp %s %s.orig", c16, c16) > 0 && system(copy) == 0);
+        tu_file_keep(c16);
         tu_ckpt_rewrite(c16, bad[i].key, bad[i].value, NULL, 0, 0);
         burn_model m;
         cr_assert_eq(burn_model_init(&m, &c, burn_cpu_backend(), 4), 0, "%s", burn_error());
@@ -515,9 +514,7 @@ Test(train, a_damaged_position_invalidates_the_checkpoint, .timeout = 60) {
         char *latest = burn_ckpt_find_latest(dir, NULL);
         cr_assert_str_eq(latest, c8, "%s = '%s' is not skipped", bad[i].key, bad[i].value);
         free(latest);
-        free(copy);
-        cr_assert(asprintf(&copy, "mv %s.orig %s", c16, c16) > 0 && system(copy) == 0);
-        free(copy);
+        tu_file_restore(c16);
     }
     /* undamaged: the newest is used again */
     char *latest = burn_ckpt_find_latest(dir, NULL);
@@ -544,9 +541,7 @@ Test(train, poisonous_finite_tensors_are_refused, .timeout = 60) {
     };
     cr_redirect_stderr();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char *copy = NULL;
-        cr_assert(asprintf(&copy, "cp %s %s.orig", ck, ck) > 0 && system(copy) == 0);
-        free(copy);
+        tu_file_keep(ck);
         tu_ckpt_rewrite(ck, NULL, NULL, bad[i].tensor, 1, bad[i].x);
         /* resume, and the readers of the student (eval knn here; extract and export load the
          * same way) */
@@ -561,8 +556,7 @@ Test(train, poisonous_finite_tensors_are_refused, .timeout = 60) {
             cr_assert(strstr(burn_error(), bad[i].tensor) && strstr(burn_error(), bad[i].why),
                       "%s", burn_error());
         }
-        cr_assert(asprintf(&copy, "mv %s.orig %s", ck, ck) > 0 && system(copy) == 0);
-        free(copy);
+        tu_file_restore(ck);
     }
     free(var), free(w), free(ck), free(dir);
     burn_config_free(&c);
