@@ -434,6 +434,12 @@ Test(hostile, missing_relative_paths_name_their_key, .timeout = 30) {
     cr_assert_eq(run_shell(cmd, &out), 2, "%s", out);
     cr_assert(strstr(out, "teacher.checkpoint: tests/fixtures/"), "%s", out);
     free(out);
+    char *demo = realpath("configs/demo/stage2.ini", NULL); /* its data is relative too */
+    snprintf(cmd, sizeof cmd, "cd /tmp && %s eval knn --config %s --backbone pixels", bin, demo);
+    cr_assert_neq(run_shell(cmd, &out), 0, "%s", out);
+    cr_assert(strstr(out, "data.root + data.train = data/fashion-mnist/train: No such file"),
+              "%s", out);
+    free(out), free(demo);
     td_rm_rf("/tmp/hostile_rel");
     free(bin), free(ini);
 }

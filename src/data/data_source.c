@@ -1,8 +1,10 @@
 /* data_source.c — what every image source shares: the path table, construction, range-checked
  * loads, freeing, and opening the source a config describes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "burn/check.h"
 #include "burn/config.h"
@@ -99,6 +101,12 @@ burn_source *burn_source_from_config(const burn_config *cfg, const char *split) 
         return NULL;
     }
     char *path = burn_path_join(cfg->data_root, rel);
+    struct stat st; /* a split that is not there names its keys: the path may be relative */
+    if (stat(path, &st) != 0) {
+        burn_error_set("data.root + data.%s = %s: %s", split, path, strerror(errno));
+        free(path);
+        return NULL;
+    }
     burn_source *s = NULL;
     if (strcmp(src, "imagefolder") == 0) {
         s = burn_source_imagefolder(path, &lim);
