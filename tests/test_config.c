@@ -128,6 +128,12 @@ Test(config, syntax_errors_and_missing_file) {
     /* a directory (once read as an empty config: every key at its default) */
     cr_assert_neq(burn_cfg_load(schema, NS, &cfg, origin, "/tmp"), 0);
     cr_assert(strstr(burn_error(), "/tmp: not a regular file (a directory)"), "%s", burn_error());
+    /* an empty file, and a /proc file (regular, sized 0 by the kernel), set no key: refused */
+    tu_write_text(path, "; nothing\n");
+    cr_assert_neq(burn_cfg_load(schema, NS, &cfg, origin, path), 0);
+    cr_assert(strstr(burn_error(), "sets no key"), "%s", burn_error());
+    cr_assert_neq(burn_cfg_load(schema, NS, &cfg, origin, "/proc/self/status"), 0);
+    cr_assert(strstr(burn_error(), "sets no key"), "%s", burn_error());
 }
 
 Test(config, set_overrides) {

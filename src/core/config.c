@@ -304,6 +304,10 @@ static int cfg_load(const burn_cfg_key *schema, int n, void *cfg, burn_cfg_origi
         char *why = burn_xstrdup(burn_error());
         burn_error_set("%s:%d: %s", path, line, why);
         free(why);
+    } else if (keys == 0) { /* never "trains on defaults" from a file that said nothing */
+        burn_error_set("%s: sets no key (an empty file, or one the kernel sizes as 0 bytes, as "
+                       "/proc files)", path);
+        rc = -1;
     }
     return rc;
 }
