@@ -312,22 +312,28 @@ Test(crash, sigint_stops_after_the_update_in_flight, .timeout = 60) {
 
 /* The lock dies with its process: a run killed while it holds run.dir leaves a directory the
  * next --resume claims; while it lives, a second process is refused. */
+/* 1 once the child writing errp says it hangs at its BURN_DIST_FAULT point (within 30 s). */
+static int reached_the_hang(const char *errp) {
+    for (int i = 0; i < 600; i++) {
+        unsigned char *t;
+        size_t n;
+        if (burn_read_file(errp, 1 << 20, &t, &n) == 0) {
+            int hung = memmem(t, n, "BURN_DIST_FAULT: hang", 21) != NULL;
+            free(t);
+            if (hung) return 1;
+        }
+        sleep_ms(50);
+    }
+    return 0;
+}
+
 Test(crash, the_lock_dies_with_its_holder, .timeout = 60) {
     char *run = fresh_dir("lock-run"), *errp = tu_tmp_path("lock-run.err");
     char *err2 = tu_tmp_path("lock-run2.err");
     setenv("BURN_DIST_FAULT", "hang:0:3", 1);
     pid_t holder = spawn_train(run, 0, NULL, 0, errp);
     unsetenv("BURN_DIST_FAULT");
-    int hung = 0;
-    for (int i = 0; i < 600 && !hung; i++) { /* until it hangs inside the run, holding the lock */
-        unsigned char *t;
-        size_t n;
-        if (burn_read_file(errp, 1 << 20, &t, &n) == 0) {
-            hung = memmem(t, n, "BURN_DIST_FAULT: hang", 21) != NULL;
-            free(t);
-        }
-        if (!hung) sleep_ms(50);
-    }
+    int hung = reached_the_hang(errp); /* inside the run, holding the lock */
     cr_assert(hung, "the holder never reached update 3");
     int sig, rc = wait_exit(spawn_train(run, 1, NULL, 0, err2), &sig);
     cr_assert_eq(rc, 1, "exit %d for a second process on the run directory", rc);
@@ -353,16 +359,7 @@ static char *spincount_of_child(const char *var, const char *value) {
     unsetenv("BURN_DIST_FAULT");
     if (var) unsetenv(var);
     if (saved) setenv("GOMP_SPINCOUNT", saved, 1);
-    int hung = 0;
-    for (int i = 0; i < 600 && !hung; i++) { /* the re-executed process, in its first update */
-        unsigned char *t;
-        size_t n;
-        if (burn_read_file(errp, 1 << 20, &t, &n) == 0) {
-            hung = memmem(t, n, "BURN_DIST_FAULT: hang", 21) != NULL;
-            free(t);
-        }
-        if (!hung) sleep_ms(50);
-    }
+    int hung = reached_the_hang(errp); /* the re-executed process, in its first update */
     cr_assert(hung, "train never reached update 0");
     char path[64], *found = NULL;
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
